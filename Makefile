@@ -1,0 +1,40 @@
+# newsflow developer commands. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.install-stamp
+
+.PHONY: run test lint typecheck install clean bench help
+
+help:
+	@echo "make run    - start the whole pipeline on embedded defaults (broker + Postgres included)"
+	@echo "make test   - install, lint, type-check and run the test suite"
+	@echo "make bench  - run the benchmarks (see docs/benchmarks.md)"
+
+# Reinstall only when the dependency list or the constraints change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/newsflow run
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff format --check shared services tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared services
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .newsflow .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""newsflow's services (ingest, enrich, store) and the process tooling that runs them."""

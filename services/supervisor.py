@@ -1,0 +1,261 @@
+"""``newsflow run``: the whole pipeline under one supervisor.
+
+Starts what is missing (embedded broker and Postgres when ``KAFKA_BOOTSTRAP_SERVERS`` /
+``DATABASE_URL`` are unset), applies migrations, creates topics, then runs ingest, enrich and
+store as child processes. A child that dies is restarted with exponential backoff; SIGINT /
+SIGTERM stops the children first, then the embedded servers, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, preferred_port, start_broker, start_postgres
+from services.proc import die_with_parent
+from shared.config import Settings
+from shared.db import migrate_all
+from shared.kafka import ensure_topics
+
+log = logging.getLogger(__name__)
+
+_RESTART_BACKOFF_START_SECONDS = 1.0
+_RESTART_BACKOFF_MAX_SECONDS = 30.0
+# A child that stayed up this long is considered healthy again: its backoff starts over.
+_STABLE_AFTER_SECONDS = 60.0
+_STOP_GRACE_SECONDS = 15.0
+_MONITOR_INTERVAL_SECONDS = 0.5
+_API_READY_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass
+class Child:
+    """One supervised service process."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff_seconds: float = _RESTART_BACKOFF_START_SECONDS
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C goes to the supervisor, which stops children in order
+                preexec_fn=die_with_parent,
+            )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        log.info("service started", extra={"child": self.name, "pid": self.process.pid, "log": str(self.log_path)})
+
+    def check(self) -> None:
+        """Restart the child (after its backoff) if it exited."""
+        now = time.monotonic()
+        if self.process is not None and self.process.poll() is None:
+            if now - self.started_at > _STABLE_AFTER_SECONDS:
+                self.backoff_seconds = _RESTART_BACKOFF_START_SECONDS
+            return
+        if self.restart_at is None:
+            code = self.process.returncode if self.process else None
+            self.restart_at = now + self.backoff_seconds
+            log.error(
+                "service exited; restarting",
+                extra={"child": self.name, "exit_code": code, "restart_in_seconds": self.backoff_seconds},
+            )
+            self.backoff_seconds = min(_RESTART_BACKOFF_MAX_SECONDS, self.backoff_seconds * 2)
+        elif now >= self.restart_at:
+            self.restarts += 1
+            self.start()
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait_or_kill(self, deadline: float) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("service did not stop in time; killing it", extra={"child": self.name})
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+@dataclass
+class Supervisor:
+    """Owns the embedded servers and the service processes of one ``newsflow run``."""
+
+    settings: Settings
+    enrich_replicas: int = 1
+    broker: EmbeddedBroker | None = None
+    postgres: EmbeddedPostgres | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            env = self._prepare()
+            if stop.is_set():
+                return
+            self._start_children(env)
+            api_url = f"http://{self.settings.api_host}:{env['NEWSFLOW_API_PORT']}"
+            self._write_run_files(env, api_url)
+            ready = _wait_for_api(api_url, stop)
+            print(_banner(self.settings, env, api_url, ready), flush=True)
+            while not stop.wait(_MONITOR_INTERVAL_SECONDS):
+                restarts_before = sum(child.restarts for child in self.children)
+                for child in self.children:
+                    child.check()
+                if sum(child.restarts for child in self.children) != restarts_before:
+                    self._write_run_files(env, api_url)
+        finally:
+            self._shutdown()
+
+    # -------------------------------------------------------------------------------------
+    def _prepare(self) -> dict[str, str]:
+        """Start what is missing, migrate, create topics; the environment for the children."""
+        settings = self.settings
+        data_dir = settings.data_dir.resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        inbox = settings.inbox.resolve()
+        inbox.mkdir(parents=True, exist_ok=True)
+
+        kafka = settings.kafka_bootstrap_servers
+        if not kafka:
+            self.broker = start_broker(data_dir / "logs")
+            kafka = self.broker.bootstrap_servers
+        database_url = settings.database_url
+        if not database_url:
+            self.postgres = start_postgres(data_dir / "postgres")
+            database_url = self.postgres.url
+
+        effective = settings.model_copy(update={"kafka_bootstrap_servers": kafka, "database_url": database_url})
+        migrate_all(database_url)
+        ensure_topics(effective)
+
+        explicit = settings.model_fields_set
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": kafka,
+                "DATABASE_URL": database_url,
+                "NEWSFLOW_DATA_DIR": str(data_dir),
+                "NEWSFLOW_INBOX": str(inbox),
+                # An explicitly configured port is used as given; a default that is taken
+                # (another run on this machine) is replaced by a free one.
+                "NEWSFLOW_API_PORT": str(_port(settings.api_port, "api_port" in explicit, settings.api_host)),
+                "NEWSFLOW_INGEST_METRICS_PORT": str(
+                    _port(settings.ingest_metrics_port, "ingest_metrics_port" in explicit, settings.metrics_host)
+                ),
+            }
+        )
+        return env
+
+    def _start_children(self, env: dict[str, str]) -> None:
+        logs = self.settings.data_dir.resolve() / "logs"
+        cli = [sys.executable, "-m", "services.cli"]
+        self.children = [
+            Child("ingest", [*cli, "ingest"], env, logs / "ingest.log"),
+            Child("store", [*cli, "store"], env, logs / "store.log"),
+        ]
+        explicit = "enrich_metrics_port" in self.settings.model_fields_set
+        for replica in range(self.enrich_replicas):
+            port = _port(self.settings.enrich_metrics_port + replica, explicit, self.settings.metrics_host)
+            child_env = {**env, "NEWSFLOW_ENRICH_METRICS_PORT": str(port)}
+            name = "enrich" if self.enrich_replicas == 1 else f"enrich-{replica + 1}"
+            self.children.append(Child(name, [*cli, "enrich"], child_env, logs / f"{name}.log"))
+        for child in self.children:
+            child.start()
+
+    def _write_run_files(self, env: dict[str, str], api_url: str) -> None:
+        """run.json for people and tools; a Prometheus file_sd targets file for scraping."""
+        data_dir = self.settings.data_dir.resolve()
+        host = self.settings.metrics_host
+        targets = [
+            {"targets": [f"{host}:{env['NEWSFLOW_INGEST_METRICS_PORT']}"], "labels": {"service": "ingest"}},
+            {"targets": [f"{self.settings.api_host}:{env['NEWSFLOW_API_PORT']}"], "labels": {"service": "store"}},
+        ]
+        for child in self.children:
+            if child.name.startswith("enrich"):
+                port = child.env["NEWSFLOW_ENRICH_METRICS_PORT"]
+                targets.append({"targets": [f"{host}:{port}"], "labels": {"service": "enrich", "replica": child.name}})
+        (data_dir / "prometheus_targets.json").write_text(json.dumps(targets, indent=2) + "\n")
+        run_info = {
+            "pid": os.getpid(),
+            "api_url": api_url,
+            "inbox": env["NEWSFLOW_INBOX"],
+            "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+            "embedded_broker": self.broker is not None,
+            "embedded_postgres": self.postgres is not None,
+            "services": {c.name: c.process.pid for c in self.children if c.process},
+        }
+        (data_dir / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+
+    def _shutdown(self) -> None:
+        log.info("stopping", extra={"children": [c.name for c in self.children]})
+        for child in self.children:
+            child.terminate()
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        for child in self.children:
+            child.wait_or_kill(deadline)
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        log.info("stopped")
+
+
+def _port(default: int, explicit: bool, host: str) -> int:
+    return default if explicit else preferred_port(default, host)
+
+
+def _wait_for_api(api_url: str, stop: threading.Event) -> bool:
+    deadline = time.monotonic() + _API_READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and not stop.is_set():
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        stop.wait(0.5)
+    return False
+
+
+def _banner(settings: Settings, env: dict[str, str], api_url: str, ready: bool) -> str:
+    state = "ready" if ready else "starting (the API is not answering yet; see the logs)"
+    return "\n".join(
+        [
+            "",
+            f"newsflow is {state}.",
+            f"  inbox      {env['NEWSFLOW_INBOX']}   (drop .txt/.html/.json/.jsonl/.gz news files here)",
+            f"  API        {api_url}/articles",
+            f"  API docs   {api_url}/docs",
+            f"  health     {api_url}/health",
+            f"  logs       {settings.data_dir.resolve() / 'logs'}",
+            "",
+            "Try:",
+            f"  cp seeds/*.txt {env['NEWSFLOW_INBOX']}/",
+            f"  curl -s '{api_url}/articles?include_duplicates=true' | python3 -m json.tool",
+            "",
+            "Stop with Ctrl-C.",
+            "",
+        ]
+    )

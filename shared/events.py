@@ -1,0 +1,118 @@
+"""Versioned event schemas (pydantic v2) and the topics they travel on.
+
+A topic's name carries its major version (``news.raw.v1``); within a version, fields are only
+ever added with defaults, so an older consumer can read a newer producer's events. A breaking
+change is a new topic (``news.raw.v2``) run side by side until consumers have moved.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TOPIC_RAW = "news.raw.v1"
+TOPIC_ENRICHED = "news.enriched.v1"
+TOPIC_DLQ = "news.dlq.v1"
+ALL_TOPICS = (TOPIC_RAW, TOPIC_ENRICHED, TOPIC_DLQ)
+
+EntityType = Literal["PERSON", "ORG", "LOCATION", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"]
+ENTITY_TYPES: tuple[EntityType, ...] = (
+    "PERSON",
+    "ORG",
+    "LOCATION",
+    "EVENT",
+    "PRODUCT",
+    "WORK_OF_ART",
+    "LAW",
+)
+Stage = Literal["ingest", "enrich", "store"]
+DuplicateKind = Literal["exact", "reprint"]
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only kind of timestamp events carry."""
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Base for every event: unknown fields are ignored so newer producers stay readable."""
+
+    model_config = ConfigDict(extra="ignore")
+    schema_version: Literal[1] = 1
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+class RawArticle(Event):
+    """One article read from one file (or one record of a JSON/JSONL file): ``news.raw.v1``."""
+
+    article_id: str = Field(description="Stable id derived from source_file, sha256 and part.")
+    source_file: str = Field(description="The dropped file's name, relative to the inbox.")
+    part: int = Field(default=0, ge=0, description="Record index inside a multi-article file.")
+    sha256: str = Field(description="sha256 of the file's bytes as dropped.")
+    size_bytes: int = Field(ge=0)
+    content_type: str = Field(description="text, html, json or jsonl (after any .gz).")
+    encoding: str | None = None
+    title: str | None = None
+    body: str = Field(min_length=1, description="Cleaned article text, paragraphs split by blank lines.")
+    boilerplate: list[str] = Field(default_factory=list, description="Text removed from the body.")
+    published_at: date | None = None
+    dateline: str | None = None
+    source: str | None = Field(default=None, description="Agency or outlet credited.")
+    byline: str | None = None
+    url: str | None = None
+    received_at: datetime = Field(description="When ingest first saw the file.")
+    ingested_at: datetime = Field(description="When ingest published the event.")
+
+
+class EntityRef(BaseModel):
+    """One entity as tagged in one article."""
+
+    id: str = Field(description="Stable id of (type, canonical name), shared across articles.")
+    name: str = Field(description="Canonical name, e.g. 'Imran Khan' for \"Khan's\".")
+    type: EntityType
+    mentions: list[str] = Field(description="Distinct surface forms, in order of appearance.")
+    count: int = Field(ge=1, description="Number of mentions in the article.")
+
+
+class DuplicateLink(BaseModel):
+    """Why an article is a copy of an earlier one."""
+
+    duplicate_of: str = Field(description="article_id of the group's original (never a reprint).")
+    kind: DuplicateKind
+    similarity: float = Field(ge=0.0, le=1.0)
+
+
+class EnrichedArticle(Event):
+    """A raw article with its entities and reprint link: ``news.enriched.v1``."""
+
+    article: RawArticle
+    entities: list[EntityRef] = Field(default_factory=list)
+    duplicate: DuplicateLink | None = None
+    content_hash: str = Field(description="sha256 of the normalised body text.")
+    story_id: str | None = None
+    enriched_at: datetime
+
+
+class DeadLetter(Event):
+    """Something that could not be processed, kept with its reason: ``news.dlq.v1``."""
+
+    stage: Stage
+    reason: str = Field(description="Machine-readable reason code, e.g. 'binary', 'invalid_event'.")
+    message: str = Field(description="A sentence a person understands, saying what to do.")
+    source_file: str | None = None
+    line: int | None = Field(default=None, description="Line number inside a JSON Lines file.")
+    sha256: str | None = None
+    article_id: str | None = None
+    source_topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    payload: str | None = Field(default=None, description="The failed message (UTF-8, truncated).")
+    failed_at: datetime = Field(default_factory=utcnow)
+
+
+EventT = TypeVar("EventT", bound=Event)

@@ -1,0 +1,184 @@
+"""End to end, as a user runs it: ``newsflow run`` on embedded defaults, seeds dropped in the inbox.
+
+Real processes, the real Tansu broker, real embedded Postgres, the real HTTP API. Checks issue 2's
+acceptance list, then that SIGTERM leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from services.embedded import free_port
+from tests.conftest import REPO_ROOT, SEEDS_DIR
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+_START_TIMEOUT_SECONDS = 180.0
+_SEEDS_VISIBLE_WITHIN_SECONDS = 15.0
+_EXPECTED_DATES = {"001": "2025-02-04", "002": "2024-11-07", "003": "2024-11-03", "004": "2024-11-08"}
+
+
+@dataclass
+class RunningPipeline:
+    process: subprocess.Popen[bytes]
+    api: str
+    inbox: Path
+    data_dir: Path
+    output: Path
+
+    def run_info(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "run.json").read_text())
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[RunningPipeline]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    port = free_port()
+    env.update(
+        {
+            "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
+            "NEWSFLOW_INBOX": str(tmp_path / "inbox"),
+            "NEWSFLOW_API_PORT": str(port),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
+    output = tmp_path / "run.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    running = RunningPipeline(process, f"http://127.0.0.1:{port}", tmp_path / "inbox", tmp_path / "data", output)
+    try:
+        _wait_until_ready(running)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        _dump_logs_on_failure(running)
+
+
+def _wait_until_ready(running: RunningPipeline) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        assert running.process.poll() is None, f"newsflow run exited early:\n{running.output.read_text()}"
+        if "newsflow is ready" in running.output.read_text(errors="replace"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"newsflow run did not become ready:\n{running.output.read_text()}")
+
+
+def _dump_logs_on_failure(running: RunningPipeline) -> None:
+    logs = running.data_dir / "logs"
+    if logs.is_dir():
+        for path in sorted(logs.glob("*.log")):
+            sys.stderr.write(f"\n--- {path.name} (tail) ---\n{path.read_text(errors='replace')[-4000:]}\n")
+
+
+def _articles(api: str, **params: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{api}/articles", params={"include_duplicates": "true", "limit": "100", **params})
+    response.raise_for_status()
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_seeds_flow_through_the_whole_pipeline(pipeline: RunningPipeline) -> None:
+    banner = pipeline.output.read_text()
+    assert str(pipeline.inbox) in banner and f"{pipeline.api}/docs" in banner
+
+    dropped_at = time.monotonic()
+    for seed in sorted(SEEDS_DIR.glob("*.txt")):
+        shutil.copy(seed, pipeline.inbox / seed.name)
+
+    items: list[dict[str, Any]] = []
+    while time.monotonic() - dropped_at < _SEEDS_VISIBLE_WITHIN_SECONDS:
+        items = _articles(pipeline.api)
+        if len(items) >= 5:
+            break
+        time.sleep(0.25)
+    elapsed = time.monotonic() - dropped_at
+    assert len(items) == 5, f"{len(items)} of 5 seeds listed after {elapsed:.1f} s"
+
+    by_prefix = {item["source_file"][:3]: item for item in items}
+    assert sorted(by_prefix) == ["000", "001", "002", "003", "004"]
+    for prefix, expected in _EXPECTED_DATES.items():
+        assert by_prefix[prefix]["published_at"] == expected, prefix
+    assert by_prefix["001"]["title"] == "Asif rules out possibility of pressure from US for Imran Khan's release"
+    assert all(item["duplicate_of"] is None for item in items), "the five seeds are different articles"
+
+    entities = {(e["type"], e["name"]) for item in items for e in item["entities"]}
+    for expected_entity in [
+        ("PERSON", "Imran Khan"),
+        ("PERSON", "Donald Trump"),
+        ("PERSON", "Khawaja Asif"),
+        ("ORG", "PTI"),
+    ]:
+        assert expected_entity in entities
+    imran = [e for e in by_prefix["000"]["entities"] if e["name"] == "Imran Khan"]
+    assert imran and imran[0]["mentions"], "an entity keeps the surface forms it was found under"
+
+    detail = httpx.get(f"{pipeline.api}/articles/{by_prefix['001']['id']}").json()
+    assert "Khawaja Asif" in detail["body"] and "reprints" in detail
+    assert "Scroll to Top" not in detail["body"], "site boilerplate is removed from the body"
+
+    people = httpx.get(f"{pipeline.api}/entities", params={"type": "PERSON", "limit": "100"}).json()
+    people_items = people["items"] if isinstance(people, dict) else people
+    imran_entity = next(e for e in people_items if e["name"] == "Imran Khan")
+    assert imran_entity["article_count"] == 5
+
+    assert not any(pipeline.inbox.iterdir()), "the inbox ends empty"
+
+
+def test_sigterm_stops_everything(pipeline: RunningPipeline) -> None:
+    info = pipeline.run_info()
+    pids = [*info["services"].values()]
+    assert len(pids) == 3
+    broker_pids = [p.pid for p in psutil.Process(pipeline.process.pid).children() if "tansu" in " ".join(p.cmdline())]
+    assert broker_pids, "the embedded broker runs under the supervisor"
+
+    pipeline.process.send_signal(signal.SIGTERM)
+    assert pipeline.process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    survivors = [pid for pid in [*pids, *broker_pids] if psutil.pid_exists(pid) and _alive(pid)]
+    assert not survivors, f"processes left behind: {survivors}"
+    assert not (pipeline.data_dir / "postgres" / "postmaster.pid").exists(), "embedded Postgres was stopped"
+
+
+def test_a_crashed_service_is_restarted(pipeline: RunningPipeline) -> None:
+    old_pid = pipeline.run_info()["services"]["store"]
+    os.kill(old_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new_pid = pipeline.run_info()["services"]["store"]
+        if new_pid != old_pid:
+            try:
+                if httpx.get(f"{pipeline.api}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.5)
+    raise AssertionError("the store was not restarted after kill -9")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
