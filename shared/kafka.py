@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.config import Settings
 from shared.events import ALL_TOPICS
@@ -66,7 +66,7 @@ def wait_for_broker(settings: Settings, *, timeout_seconds: float = 60.0) -> Kaf
     while True:
         try:
             return KafkaAdminClient(bootstrap_servers=settings.require_kafka().split(","), client_id="newsflow-admin")
-        except (NoBrokersAvailable, KafkaError) as exc:
+        except KafkaError as exc:
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"Kafka at {settings.kafka_bootstrap_servers} did not answer within "
