@@ -1,0 +1,258 @@
+"""The ingest service against a real Tansu broker: real files in, events read back from the topics."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from services.ingest.processor import FileProcessor
+from services.ingest.service import IngestService
+from shared.config import Settings
+from shared.events import TOPIC_DLQ, TOPIC_RAW, DeadLetter, RawArticle
+from shared.kafka import ensure_topics
+from tests.conftest import SEEDS_DIR
+
+_WAIT_SECONDS = 30.0
+
+
+@pytest.fixture
+def ingest_settings(tmp_path: Path, kafka_bootstrap: str) -> Settings:
+    settings = Settings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        data_dir=tmp_path / "data",
+        inbox=tmp_path / "inbox",
+        file_settle_seconds=0.3,
+        inbox_poll_interval_seconds=0.5,
+    )
+    settings.inbox.mkdir(parents=True)
+    ensure_topics(settings)
+    return settings
+
+
+def _start(settings: Settings) -> tuple[IngestService, threading.Thread, threading.Event]:
+    stop = threading.Event()
+    service = IngestService(settings, stop)
+
+    def _run() -> None:
+        try:
+            service.run()
+        finally:
+            service.close()
+
+    thread = threading.Thread(target=_run, daemon=True)
+    thread.start()
+    return service, thread, stop
+
+
+@pytest.fixture
+def running(ingest_settings: Settings) -> Iterator[Settings]:
+    _, thread, stop = _start(ingest_settings)
+    yield ingest_settings
+    stop.set()
+    thread.join(timeout=2.5)
+    assert not thread.is_alive(), "ingest stops within about 2 s"
+
+
+def _read(settings: Settings, topic: str) -> list[bytes]:
+    consumer = KafkaConsumer(bootstrap_servers=settings.require_kafka(), enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        values: list[bytes] = []
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for records in consumer.poll(timeout_ms=200).values():
+                values.extend(r.value for r in records)
+        return values
+    finally:
+        consumer.close()
+
+
+def _raw(settings: Settings) -> list[RawArticle]:
+    return [RawArticle.model_validate_json(v) for v in _read(settings, TOPIC_RAW)]
+
+
+def _dead(settings: Settings) -> list[DeadLetter]:
+    return [DeadLetter.model_validate_json(v) for v in _read(settings, TOPIC_DLQ)]
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _inbox_empty(settings: Settings) -> bool:
+    return not any(settings.inbox.iterdir())
+
+
+def _drop(path: Path, data: bytes) -> None:
+    # Written under a temporary name and renamed in, as careful writers do.
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_bytes(data)
+    os.rename(temporary, path)
+
+
+def test_real_world_files_dropped_together(running: Settings) -> None:
+    settings = running
+    inbox = settings.inbox
+    seed_001 = next(SEEDS_DIR.glob("001_*.txt")).read_bytes()
+    article = "Café talks resume\n\nPARIS: Owners said “enough” on Monday and closed early.\n"
+    for seed in sorted(SEEDS_DIR.glob("*.txt")):
+        _drop(inbox / seed.name, seed.read_bytes())
+    _drop(inbox / "western.txt", article.encode("cp1252"))
+    _drop(inbox / "wide.txt", article.encode("utf-16"))
+    _drop(inbox / "bom crlf.txt", b"\xef\xbb\xbf" + article.replace("\n", "\r\n").encode())
+    _drop(inbox / "خبر عاجل report.txt", article.encode())
+    _drop(inbox / "page.html", _html_of_seed_001().encode())
+    _drop(inbox / "seed.txt.gz", gzip.compress(seed_001))
+    feed = [json.dumps({"title": f"Item {i}", "body": f"Body of item {i}."}) for i in range(3)]
+    _drop(inbox / "feed.jsonl", "\n".join([feed[0], "{broken", feed[1], feed[2]]).encode())
+    _drop(inbox / "twice.txt", article.encode())
+    (inbox / "passwd.txt").symlink_to("/etc/passwd")
+    for name, data in {
+        "empty.txt": b"",
+        "blank.txt": b" \n \n",
+        "binary.txt": bytes(range(256)) * 16,
+        "image.png": b"\x89PNG\r\n\x1a\n" + os.urandom(512),
+        "broken.json": b'{"title": ',
+        "huge.txt": b"a" * (12 * 1024 * 1024),
+    }.items():
+        _drop(inbox / name, data)
+    slow_writer = threading.Thread(target=_write_slowly, args=(inbox / "slow.txt", seed_001))
+    slow_writer.start()
+    slow_writer.join()
+
+    _wait_for(lambda: _inbox_empty(settings), "the inbox to empty")
+    _drop(inbox / "twice.txt", article.encode())  # the same file again
+    _wait_for(lambda: _inbox_empty(settings), "the second drop to be taken")
+    _wait_for(lambda: len(_raw(settings)) >= 17, "17 raw events")
+
+    events = _raw(settings)
+    by_file: dict[str, list[RawArticle]] = {}
+    for event in events:
+        by_file.setdefault(event.source_file, []).append(event)
+    expected_files = {p.name for p in SEEDS_DIR.glob("*.txt")} | {
+        "western.txt", "wide.txt", "bom crlf.txt", "خبر عاجل report.txt", "page.html", "seed.txt.gz",
+        "feed.jsonl", "twice.txt", "slow.txt",
+    }  # fmt: skip
+    assert set(by_file) == expected_files
+    assert len(by_file["feed.jsonl"]) == 3 and {e.part for e in by_file["feed.jsonl"]} == {0, 2, 3}
+    assert len(by_file["twice.txt"]) == 2 and len({e.article_id for e in by_file["twice.txt"]}) == 1
+    for name in expected_files - {"feed.jsonl", "twice.txt"}:
+        assert len(by_file[name]) == 1, name
+    for name in ("western.txt", "wide.txt", "bom crlf.txt", "خبر عاجل report.txt"):
+        (event,) = by_file[name]
+        assert event.title == "Café talks resume" and event.body == "Owners said “enough” on Monday and closed early."
+    for name in ("page.html", "seed.txt.gz", "slow.txt"):
+        (event,) = by_file[name]
+        assert event.title == "Asif rules out possibility of pressure from US for Imran Khan's release", name
+        assert str(event.published_at) == "2025-02-04", name
+    assert by_file["slow.txt"][0].size_bytes == len(seed_001), "read only once completely written"
+
+    rejected = settings.rejected_dir
+    expected_reasons = {
+        "empty.txt": "empty",
+        "blank.txt": "blank",
+        "binary.txt": "binary",
+        "image.png": "unsupported_type",
+        "broken.json": "invalid_json",
+        "huge.txt": "too_large",
+        "passwd.txt": "symlink_outside_inbox",
+    }
+    for name, reason in expected_reasons.items():
+        assert (rejected / name).exists() or (rejected / name).is_symlink(), name
+        assert json.loads((rejected / f"{name}.error.json").read_text())["reason"] == reason, name
+    letters = _dead(settings)
+    assert {(d.source_file, d.reason) for d in letters if d.line is None} >= set(expected_reasons.items())
+    (bad_line,) = [d for d in letters if d.line is not None]
+    assert (bad_line.source_file, bad_line.line, bad_line.payload) == ("feed.jsonl", 2, "{broken")
+    assert len(list(settings.processed_dir.rglob("*.txt"))) >= 10
+
+
+def _write_slowly(path: Path, data: bytes) -> None:
+    # Pauses longer than the settle time: only the open-for-writing check keeps it from being read.
+    pieces = [data[i : i + len(data) // 4 + 1] for i in range(0, len(data), len(data) // 4 + 1)]
+    with path.open("wb") as handle:
+        for piece in pieces:
+            handle.write(piece)
+            handle.flush()
+            time.sleep(0.6)
+
+
+def _html_of_seed_001() -> str:
+    return (
+        "<html><head><title>Asif rules out possibility of pressure from US for Imran Khan’s release</title>"
+        '<meta property="article:published_time" content="2025-02-04"></head><body><nav>Home | World</nav>'
+        "<article><h1>Asif rules out possibility of pressure from US for Imran Khan’s release</h1>"
+        "<p>Defence Minister Khawaja Asif has firmly dismissed any possibility of external pressure from the "
+        "United States regarding the release of former Prime Minister Imran Khan, who is currently incarcerated.</p>"
+        "<p>Asif’s comments were in response to growing speculation that the new administration under President "
+        "Donald Trump might intervene in favor of Khan’s release.</p></article><footer>Scroll to Top</footer>"
+        "</body></html>"
+    )
+
+
+def test_crash_between_ack_and_move_republishes_the_same_identity(
+    ingest_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = ingest_settings
+    seed = next(SEEDS_DIR.glob("002_*.txt"))
+    _drop(settings.inbox / seed.name, seed.read_bytes())
+
+    def crash(self: FileProcessor, item: object) -> None:
+        raise SystemExit("killed after the broker's acknowledgement, before the move")
+
+    monkeypatch.setattr(FileProcessor, "_dispose_published", crash)
+    stop = threading.Event()
+    first = IngestService(settings, stop)
+    with pytest.raises(SystemExit):
+        first.run()
+    # The process is gone: its claim lock is released, the file still sits in its claim folder.
+    first.producer.close(timeout=1)
+    assert first.claims._lock is not None
+    first.claims._lock.close()
+    assert first.claims.pending() == [seed.name]
+    monkeypatch.undo()
+
+    _, thread, stop = _start(settings)
+    try:
+        _wait_for(lambda: any(settings.processed_dir.rglob(seed.name)), "the restarted replica to finish the file")
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    events = _raw(settings)
+    assert len(events) == 2, "published once before the crash and once after"
+    assert len({e.article_id for e in events}) == 1, "same identity: the store keeps one record"
+    assert not list((settings.data_dir / "ingest" / "claims").rglob("*.txt"))
+
+
+def test_two_replicas_share_one_inbox_and_publish_each_file_once(ingest_settings: Settings) -> None:
+    settings = ingest_settings
+    replicas = [_start(settings) for _ in range(2)]
+    try:
+        for number in range(500):
+            body = f"Story {number}\n\nLONDON: Report number {number} says something new happened today.\n"
+            _drop(settings.inbox / f"story-{number:03d}.txt", body.encode())
+        _wait_for(lambda: _inbox_empty(settings), "both replicas to drain the inbox")
+        _wait_for(lambda: len(list(settings.processed_dir.rglob("*.txt"))) == 500, "500 processed files")
+    finally:
+        for _, _, stop in replicas:
+            stop.set()
+        for _, thread, _ in replicas:
+            thread.join(timeout=5)
+    events = _raw(settings)
+    assert len(events) == 500
+    assert len({e.source_file for e in events}) == 500
