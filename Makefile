@@ -24,11 +24,11 @@ run: $(STAMP)
 	$(BIN)/newsflow run
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services tests bench
-	$(BIN)/ruff format --check shared services tests bench
+	$(BIN)/ruff check shared services tests bench deploy
+	$(BIN)/ruff format --check shared services tests bench deploy
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services
+	$(BIN)/mypy shared services deploy
 
 test: lint typecheck
 	$(BIN)/python -m pytest
