@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: run test lint typecheck install clean bench help
+.PHONY: run test lint typecheck install system-deps clean bench help
 
 help:
 	@echo "make run    - start the whole pipeline on embedded defaults (broker + Postgres included)"
@@ -20,6 +20,19 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian tools some tests drive (promtool for the Prometheus config). Installed when missing and
+# we are root with apt (as in CI); elsewhere those tests skip and say why.
+SYSTEM_TOOLS := promtool:prometheus
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "note: install$$missing for the tests that use them (they skip otherwise)"; fi; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/newsflow run
 
@@ -30,7 +43,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared services deploy
 
-test: lint typecheck
+test: system-deps lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
