@@ -67,6 +67,20 @@ def ingest(
 
 
 @app.command()
+def replay(
+    path: Annotated[
+        Path | None, typer.Argument(help="A file or folder under the processed archive (default: all of it).")
+    ] = None,
+) -> None:
+    """Re-publish archived files (after a broker loss); the same files make the same articles."""
+    from services.ingest.replay import replay as run_replay
+
+    settings = get_settings()
+    configure_logging("ingest", settings.log_level)
+    raise typer.Exit(run_replay(settings, path or settings.processed_dir))
+
+
+@app.command()
 def enrich() -> None:
     """Run the enrich service: reprint detection and entity tagging."""
     from services.enrich.main import run as run_enrich

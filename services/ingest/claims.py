@@ -9,16 +9,46 @@ identity (republishing is harmless: ids derive from name and bytes).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
-from typing import IO
+from typing import IO, Final
+
+from services.ingest.inbox import WORK_FILE_PREFIX
 
 log = logging.getLogger(__name__)
 
 _LOCK_SUFFIX = ".lock"
+# Where replicas claim when the data dir cannot take a rename from the inbox (another mount).
+CLAIMS_IN_INBOX: Final = f"{WORK_FILE_PREFIX}claims"
+
+
+def can_rename_between(inbox: Path, claims_root: Path) -> bool:
+    """Whether a file renames from ``inbox`` into ``claims_root``, found out by trying it.
+
+    Comparing ``st_dev`` is not enough: two bind mounts of one filesystem share it, yet a
+    rename between them fails with ``EXDEV``.
+    """
+    probe = inbox / f"{WORK_FILE_PREFIX}probe-{uuid.uuid4().hex}"
+    landed = claims_root / probe.name
+    try:
+        probe.touch(exist_ok=False)
+        os.rename(probe, landed)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise RuntimeError(
+                f"ingest cannot move files from the inbox {inbox} to {claims_root} ({exc.strerror}); "
+                "give the user it runs as write access to both folders."
+            ) from exc
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+        landed.unlink(missing_ok=True)
+    return True
 
 
 class ClaimStore:

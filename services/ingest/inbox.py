@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 EntryKind = Literal["file", "symlink", "special"]
+# newsflow's own working entries (claim folders, probes, temporary copies): never dropped files.
+WORK_FILE_PREFIX: Final = ".newsflow-"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def scan_inbox(
             continue
         for entry in entries:
             path = Path(entry.path)
-            if path in skip:
+            if path in skip or entry.name.startswith(WORK_FILE_PREFIX):
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)

@@ -22,6 +22,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
 from services.ingest import metrics
+from services.ingest.archive import ArchiveRecord, write_sidecar
+from services.ingest.articles import raw_articles
 from services.ingest.claims import ClaimStore
 from services.ingest.disposition import move_to, processed_folder, write_reason_file
 from services.ingest.ledger import Ledger
@@ -94,10 +96,11 @@ class FileProcessor:
         """Handle claimed files as one batch: all sends first, then all acks (one round trip)."""
         outcomes: list[Outcome] = []
         in_flight: list[_InFlight] = []
+        batch_hashes: set[str] = set()
         for relpath in relpaths:
             path = self.claims.path_of(relpath)
             try:
-                in_flight.append(self._send(relpath, path))
+                in_flight.append(self._send(relpath, path, batch_hashes))
             except Rejection as rejection:
                 outcomes.append(self._reject(relpath, path, rejection, *_identify(path)))
             except KafkaError as exc:
@@ -107,7 +110,7 @@ class FileProcessor:
         return outcomes
 
     # --- reading and sending -------------------------------------------------------------------
-    def _send(self, relpath: str, path: Path) -> _InFlight:
+    def _send(self, relpath: str, path: Path, batch_hashes: set[str]) -> _InFlight:
         data = self._read(relpath, path)
         sha256 = sha256_hex(data)
         metrics.BYTES_READ.inc(len(data))
@@ -122,30 +125,17 @@ class FileProcessor:
                 f"newsflow could not parse this file ({type(exc).__name__}: {exc}); it is kept here: "
                 "please report it with this file.",
             ) from exc
-        received = self.received_at.get(relpath) or utcnow()
-        events = [
-            RawArticle(
-                article_id=article_id(relpath, sha256, part),
-                source_file=relpath,
-                part=part,
-                sha256=sha256,
-                size_bytes=len(data),
-                content_type=parsed.content_type,
-                encoding=parsed.encoding,
-                title=article.title,
-                body=article.body,
-                boilerplate=article.boilerplate,
-                published_at=article.published_at,
-                dateline=article.dateline,
-                source=article.source,
-                byline=article.byline,
-                url=article.url,
-                received_at=received,
-                ingested_at=utcnow(),
-            )
-            for part, article in parsed.articles
-        ]
-        item = _InFlight(relpath, path, sha256, len(data), parsed, events, duplicate=self.ledger.seen_bytes(sha256))
+        events = raw_articles(
+            parsed,
+            source_file=relpath,
+            sha256=sha256,
+            size_bytes=len(data),
+            received_at=self.received_at.get(relpath) or utcnow(),
+        )
+        # Bytes seen earlier in this batch count too: a backfill sends a batch before any is recorded.
+        duplicate = sha256 in batch_hashes or self.ledger.seen_bytes(sha256)
+        batch_hashes.add(sha256)
+        item = _InFlight(relpath, path, sha256, len(data), parsed, events, duplicate=duplicate)
         item.sent_at = time.perf_counter()
         for event in events:
             try:
@@ -260,7 +250,23 @@ class FileProcessor:
             self.ledger.remember_kept(item.relpath, info.st_size, info.st_mtime_ns)
             move_to(item.path, self.inbox, item.relpath)
         else:
-            move_to(item.path, processed_folder(self.settings.processed_dir), item.relpath)
+            record = ArchiveRecord(
+                stored_name=Path(item.relpath).name,
+                source_file=item.relpath,
+                sha256=item.sha256,
+                size_bytes=item.size,
+                content_type=item.parsed.content_type,
+                articles=len(item.events),
+                received_at=item.events[0].received_at,
+                archived_at=utcnow(),
+            )
+            # The sidecar keeps the original name, which a numbered suffix would otherwise lose.
+            move_to(
+                item.path,
+                processed_folder(self.settings.processed_dir),
+                item.relpath,
+                describe=lambda stored: write_sidecar(stored, record),
+            )
         self.claims.forget(item.relpath)
 
     def _dead_letter_record(self, item: _InFlight, error: RecordError) -> None:
@@ -314,18 +320,18 @@ class FileProcessor:
             )
         except KafkaError as exc:
             return self._retry(relpath, exc)  # the file stays claimed until its dead letter lands
-        target = move_to(path, self.settings.rejected_dir, relpath)
-        write_reason_file(
-            target,
-            {
-                "file": relpath,
-                "reason": rejection.reason,
-                "message": rejection.message,
-                "stage": "ingest",
-                "time": utcnow().isoformat(),
-                "sha256": sha256,
-                "size_bytes": size,
-            },
+        reason_record: dict[str, object] = {
+            "file": relpath,
+            "reason": rejection.reason,
+            "message": rejection.message,
+            "stage": "ingest",
+            "time": utcnow().isoformat(),
+            "sha256": sha256,
+            "size_bytes": size,
+        }
+        # The reason file is written before the claim is let go: no file ends up rejected without one.
+        move_to(
+            path, self.settings.rejected_dir, relpath, describe=lambda stored: write_reason_file(stored, reason_record)
         )
         self.claims.forget(relpath)
         metrics.FILES_REJECTED.labels(rejection.reason).inc()

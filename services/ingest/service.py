@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from services.ingest import metrics
-from services.ingest.claims import ClaimStore
+from services.ingest.claims import CLAIMS_IN_INBOX, ClaimStore, can_rename_between
 from services.ingest.inbox import Candidate, scan_inbox
 from services.ingest.ledger import Ledger
 from services.ingest.processor import FileProcessor, Outcome
@@ -66,13 +66,13 @@ class IngestService:
     def _claims_root(self) -> Path:
         root = self.settings.data_dir / "ingest" / "claims"
         root.mkdir(parents=True, exist_ok=True)
-        if os.stat(root).st_dev != os.stat(self.inbox).st_dev:
-            # A rename is atomic only within one filesystem: claim inside the inbox instead.
+        if not can_rename_between(self.inbox, root):
+            # A rename is atomic only within one mount: claim inside the inbox instead.
             log.warning(
-                "inbox and data dir are on different filesystems; claiming inside the inbox",
-                extra={"inbox": str(self.inbox)},
+                "inbox and data dir are on different mounts; claiming inside the inbox",
+                extra={"inbox": str(self.inbox), "claims": str(root)},
             )
-            root = self.inbox / ".newsflow-claims"
+            root = self.inbox / CLAIMS_IN_INBOX
         return root
 
     # ---------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ class IngestService:
             recursive=self.settings.inbox_recursive,
             include=self.settings.include_globs,
             exclude=self.settings.exclude_globs,
-            skip=frozenset({self.inbox / ".newsflow-claims"}),
+            skip=frozenset({self.inbox / CLAIMS_IN_INBOX}),
         )
         if self.settings.processed_policy == "keep":
             candidates = [c for c in candidates if not self.ledger.is_kept(c.relpath, c.size, c.mtime_ns)]

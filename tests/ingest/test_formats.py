@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import zlib
 from datetime import date
 
@@ -130,3 +131,71 @@ def test_bad_files_are_rejected_with_a_reason(name: str, data: bytes, reason: st
 def test_unknown_extension_with_text_is_read_as_text() -> None:
     parsed = parse_file("Mr. Smith goes to town", ARTICLE.encode(), max_bytes=LIMIT)
     assert parsed.content_type == "text"
+
+
+_POLISH = "Kraków: Prezydent powiedział, że rozmowy będą kontynuowane w poniedziałek."
+
+
+def _page(head: str, paragraph: str) -> str:
+    return f"<html><head>{head}<title>Rozmowy</title></head><body><article><p>{paragraph}</p></article></body></html>"
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<meta charset="windows-1250">',
+        "<meta charset=windows-1250>",
+        '<meta http-equiv="Content-Type" content="text/html; charset=Windows-1250">',
+    ],
+)
+def test_html_declared_charset_wins_over_detection(declaration: str) -> None:
+    # Read as cp1252 (what detection picks for these bytes) the text would say "powiedzia³, ¿e".
+    page = _page(declaration, _POLISH)
+    parsed = parse_file("page.html", page.encode("cp1250"), max_bytes=LIMIT)
+    assert parsed.encoding == "cp1250"
+    assert _POLISH.split(": ", 1)[1] in parsed.articles[0][1].body
+
+
+def test_html_latin1_label_is_read_as_browsers_read_it() -> None:
+    # Pages labelled ISO-8859-1 use Windows-1252's curly quotes; browsers decode them so.
+    page = _page('<meta charset="ISO-8859-1">', "They said “enough”.")
+    parsed = parse_file("page.htm", page.encode("cp1252"), max_bytes=LIMIT)
+    assert parsed.encoding == "cp1252" and "They said “enough”." in parsed.articles[0][1].body
+
+
+def test_valid_utf8_beats_a_stale_charset_declaration() -> None:
+    # Pages re-saved as UTF-8 often keep their old declaration; decoded as cp1250 they would be garbled.
+    page = _page('<meta charset="windows-1250">', _POLISH)
+    parsed = parse_file("resaved.html", page.encode("utf-8"), max_bytes=LIMIT)
+    assert parsed.encoding == "utf-8" and _POLISH.split(": ", 1)[1] in parsed.articles[0][1].body
+
+
+_WESTERN = "Owners said “enough” at the café on Monday."
+
+
+def test_an_unknown_charset_label_falls_back_to_detection() -> None:
+    page = _page('<meta charset="x-no-such-charset">', _WESTERN)
+    parsed = parse_file("odd.html", page.encode("cp1252"), max_bytes=LIMIT)
+    assert parsed.encoding == "cp1252" and _WESTERN in parsed.articles[0][1].body
+
+
+def test_a_declaration_quoted_in_plain_text_is_not_trusted() -> None:
+    # Trusted, koi8-r would turn every accented letter of these cp1252 bytes into Cyrillic.
+    text = f'Markup lesson\n\nLONDON: Write <meta charset="koi8-r"> in the head. {_WESTERN}\n'
+    parsed = parse_file("lesson.txt", text.encode("cp1252"), max_bytes=LIMIT)
+    assert parsed.encoding == "cp1252" and _WESTERN in parsed.articles[0][1].body
+
+
+def test_deeply_nested_json_is_rejected_with_a_clear_reason() -> None:
+    assert _reason("deep.json", b"[" * 100_000 + b"]" * 100_000) == "invalid_json"
+    good = json.dumps({"title": "Fine", "body": "A normal record."}).encode()
+    parsed = parse_file("deep.jsonl", good + b"\n" + b"[" * 100_000 + b"\n" + good, max_bytes=LIMIT)
+    assert [part for part, _ in parsed.articles] == [0, 2]
+    ((error),) = parsed.errors
+    assert (error.line, error.reason) == (2, "invalid_json") and "nested too deeply" in error.message
+
+
+def test_an_html_page_without_text_is_rejected_without_library_error_logs(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        assert _reason("empty-page.html", b"<html><head></head><body>   </body></html>") == "no_article_text"
+    assert [r.name for r in caplog.records if r.name.startswith("trafilatura")] == []

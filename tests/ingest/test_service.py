@@ -7,49 +7,22 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from services.ingest.processor import FileProcessor
 from services.ingest.service import IngestService
 from shared.config import Settings
-from shared.events import TOPIC_DLQ, TOPIC_RAW, DeadLetter, RawArticle
-from shared.kafka import ensure_topics
+from shared.events import RawArticle
 from tests.conftest import SEEDS_DIR
-
-_WAIT_SECONDS = 30.0
-
-
-@pytest.fixture
-def ingest_settings(tmp_path: Path, kafka_bootstrap: str) -> Settings:
-    settings = Settings(
-        kafka_bootstrap_servers=kafka_bootstrap,
-        data_dir=tmp_path / "data",
-        inbox=tmp_path / "inbox",
-        file_settle_seconds=0.3,
-        inbox_poll_interval_seconds=0.5,
-    )
-    settings.inbox.mkdir(parents=True)
-    ensure_topics(settings)
-    return settings
-
-
-def _start(settings: Settings) -> tuple[IngestService, threading.Thread, threading.Event]:
-    stop = threading.Event()
-    service = IngestService(settings, stop)
-
-    def _run() -> None:
-        try:
-            service.run()
-        finally:
-            service.close()
-
-    thread = threading.Thread(target=_run, daemon=True)
-    thread.start()
-    return service, thread, stop
+from tests.ingest.support import dead_letters as _dead
+from tests.ingest.support import drop as _drop
+from tests.ingest.support import inbox_empty as _inbox_empty
+from tests.ingest.support import raw_events as _raw
+from tests.ingest.support import start as _start
+from tests.ingest.support import wait_for as _wait_for
 
 
 @pytest.fixture
@@ -59,50 +32,6 @@ def running(ingest_settings: Settings) -> Iterator[Settings]:
     stop.set()
     thread.join(timeout=2.5)
     assert not thread.is_alive(), "ingest stops within about 2 s"
-
-
-def _read(settings: Settings, topic: str) -> list[bytes]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.require_kafka(), enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        values: list[bytes] = []
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for records in consumer.poll(timeout_ms=200).values():
-                values.extend(r.value for r in records)
-        return values
-    finally:
-        consumer.close()
-
-
-def _raw(settings: Settings) -> list[RawArticle]:
-    return [RawArticle.model_validate_json(v) for v in _read(settings, TOPIC_RAW)]
-
-
-def _dead(settings: Settings) -> list[DeadLetter]:
-    return [DeadLetter.model_validate_json(v) for v in _read(settings, TOPIC_DLQ)]
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + _WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _inbox_empty(settings: Settings) -> bool:
-    return not any(settings.inbox.iterdir())
-
-
-def _drop(path: Path, data: bytes) -> None:
-    # Written under a temporary name and renamed in, as careful writers do.
-    temporary = path.with_name(path.name + ".part")
-    temporary.write_bytes(data)
-    os.rename(temporary, path)
 
 
 def test_real_world_files_dropped_together(running: Settings) -> None:

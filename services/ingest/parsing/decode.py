@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Final
 
 from charset_normalizer import from_bytes
@@ -38,6 +39,43 @@ MAX_CONTROL_CHAR_RATIO: Final = 0.01
 _ALLOWED_CONTROLS: Final = frozenset("\t\n\r\f\v\x1b")
 _SNIFF_BYTES: Final = 64 * 1024
 
+# <meta charset="x">, <meta http-equiv="Content-Type" content="text/html; charset=x">, <?xml encoding="x"?>
+_DECLARATION = re.compile(
+    rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*(?P<meta>[\w.:\-]+)|<\?xml\b[^>]*?encoding\s*=\s*["'](?P<xml>[\w.:\-]+)""",
+    re.I,
+)
+# HTML wants the declaration within the first 1024 bytes; real pages put long <head>s before it.
+_DECLARATION_SCAN_BYTES: Final = 8 * 1024
+# What browsers decode these labels as (WHATWG Encoding Standard), and so the pages' authors saw.
+_AS_BROWSERS_READ: Final = {
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
+}
+
+
+def declared_encoding(data: bytes) -> str | None:
+    """The encoding an HTML/XML document declares for itself (a Python codec name), if any usable."""
+    match = _DECLARATION.search(data[:_DECLARATION_SCAN_BYTES])
+    if not match:
+        return None
+    label = (match.group("meta") or match.group("xml")).decode("ascii", "replace")
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    if name.startswith(("utf-16", "utf-32")):
+        # Such a page would carry a BOM (handled first); an ASCII-readable one mislabels itself.
+        return None
+    return _AS_BROWSERS_READ.get(name, name)
+
 
 def looks_like(data: bytes) -> str | None:
     """What well-known binary format ``data`` starts with ("a PNG image"), if any."""
@@ -51,8 +89,12 @@ def looks_like(data: bytes) -> str | None:
     return None
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """``(text, encoding)``; raises :class:`Rejection` for binary or undecodable bytes."""
+def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """``(text, encoding)``; raises :class:`Rejection` for binary or undecodable bytes.
+
+    ``declared`` (a page's own ``<meta charset>``) is trusted over detection, but not over
+    valid UTF-8: pages re-saved as UTF-8 often keep their old declaration.
+    """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -76,6 +118,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return _checked(data.decode("utf-8"), "utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if declared and declared != "utf-8":
+        try:
+            return _checked(data.decode(declared), declared), declared
+        except UnicodeDecodeError:
+            pass  # the declaration is wrong: detect instead
     # Short Western texts fool the general detector into Baltic or Mac code pages; the West's
     # everyday legacy encoding is cp1252, so it is tried first and kept when it reads cleanly
     # (Cyrillic, Greek or Central European bytes read as cp1252 are too chaotic to pass).

@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 from typing import Final, Literal
 
 from services.ingest.parsing.article import ParsedFile
-from services.ingest.parsing.decode import decode_text, looks_like
+from services.ingest.parsing.decode import declared_encoding, decode_text, looks_like
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.gz import GZIP_MAGIC, gunzip_limited
 from services.ingest.parsing.html import parse_html
@@ -95,7 +95,9 @@ def parse_file(name: str, data: bytes, *, max_bytes: int) -> ParsedFile:
     content_type = _BY_EXTENSION.get(extension)
     if content_type is None:
         _refuse_unsupported(extension, data)
-    text, encoding = decode_text(data)
+    # Only pages declare their encoding; a .txt quoting "<meta charset=...>" does not.
+    declared = declared_encoding(data) if content_type in ("html", None) else None
+    text, encoding = decode_text(data, declared)
     if not text.strip():
         raise Rejection("blank", "The file holds only white space; drop it again with the article's text.")
     content_type = content_type or _sniff(text)

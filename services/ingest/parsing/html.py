@@ -13,6 +13,10 @@ from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.plaintext import parse_plain_text
 
 log = logging.getLogger(__name__)
+# trafilatura logs an ERROR for every page it cannot read ("empty HTML tree") and much chatter
+# below that; newsflow reports such files itself (a reason file and a dead letter), so its
+# lines would only be noise in the service's log.
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 # Only dates the page states about itself (meta tags, <time>); a guess from any date in the
 # text would give articles a wrong published date, which is worse than none.

@@ -22,6 +22,12 @@ FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "byline": ("byline", "author", "authors"),
 }
 _MAX_PAYLOAD_CHARS: Final = 10_000
+# A record nested this deep is an attack or a bug; only its start is worth keeping for people.
+_PAYLOAD_HEAD_CHARS: Final = 200
+_TOO_DEEP: Final = (
+    "The JSON is nested too deeply (brackets inside brackets, over a thousand levels) to be an article; "
+    "write each article as one object with its fields."
+)
 
 
 def parse_json_document(text: str) -> tuple[list[tuple[int, ParsedArticle]], list[RecordError]]:
@@ -34,6 +40,8 @@ def parse_json_document(text: str) -> tuple[list[tuple[int, ParsedArticle]], lis
             f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
             "fix the JSON (or name the file .txt if it is plain text).",
         ) from exc
+    except RecursionError as exc:
+        raise Rejection("invalid_json", _TOO_DEEP) from exc
     if isinstance(document, Mapping) and isinstance(document.get("articles"), list):
         records: list[Any] = document["articles"]
     elif isinstance(document, Mapping):
@@ -66,6 +74,12 @@ def parse_json_lines(text: str) -> tuple[list[tuple[int, ParsedArticle]], list[R
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            errors.append(
+                RecordError(
+                    part, "invalid_json", f"Line {number}: {_TOO_DEEP}", line=number, payload=line[:_PAYLOAD_HEAD_CHARS]
+                )
+            )
         except json.JSONDecodeError as exc:
             errors.append(
                 RecordError(

@@ -1,0 +1,41 @@
+"""From a parsed file to its ``news.raw.v1`` events, with the stable identities everything relies on.
+
+Ingest and replay both build events here, so the same name and bytes always give the same
+``article_id`` (and the store's upsert keeps one record however often a file is published).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.ingest.parsing.article import ParsedFile
+from shared.events import RawArticle, utcnow
+from shared.identity import article_id
+
+
+def raw_articles(
+    parsed: ParsedFile, *, source_file: str, sha256: str, size_bytes: int, received_at: datetime
+) -> list[RawArticle]:
+    """One event per article of ``parsed``, the file named ``source_file`` (relative to the inbox)."""
+    return [
+        RawArticle(
+            article_id=article_id(source_file, sha256, part),
+            source_file=source_file,
+            part=part,
+            sha256=sha256,
+            size_bytes=size_bytes,
+            content_type=parsed.content_type,
+            encoding=parsed.encoding,
+            title=article.title,
+            body=article.body,
+            boilerplate=article.boilerplate,
+            published_at=article.published_at,
+            dateline=article.dateline,
+            source=article.source,
+            byline=article.byline,
+            url=article.url,
+            received_at=received_at,
+            ingested_at=utcnow(),
+        )
+        for part, article in parsed.articles
+    ]

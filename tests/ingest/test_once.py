@@ -1,0 +1,169 @@
+"""`newsflow ingest PATH --once` and the metrics endpoint, against a real broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.embedded import free_port, wait_for_port
+from services.ingest.metrics import CONTENT_TYPES
+from services.ingest.once import OnceSummary, backfill, run_once
+from services.ingest.parsing.errors import FILE_REASONS
+from shared.config import Settings
+from tests.conftest import SEEDS_DIR
+from tests.ingest.support import dead_letters, drop, raw_events, wait_for
+
+_METRICS_START_SECONDS = 20.0
+_STOP_SECONDS = 10.0
+
+
+def _seed(prefix: str) -> Path:
+    (path,) = SEEDS_DIR.glob(f"{prefix}_*.txt")
+    return path
+
+
+def test_backfill_counts_published_duplicates_bad_records_and_rejections(
+    ingest_settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backfill"
+    folder.mkdir()
+    shutil.copy(_seed("001"), folder / "first.txt")
+    shutil.copy(_seed("002"), folder / "second.txt")
+    shutil.copy(_seed("001"), folder / "copy of first.txt")  # the same bytes under another name
+    good = [json.dumps({"title": f"Item {n}", "body": f"Body of item {n}."}) for n in range(2)]
+    (folder / "feed.jsonl").write_text("\n".join([good[0], "{broken", good[1]]))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "broken.json").write_text('{"title": ')
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.7 not an article")
+
+    summary = backfill(ingest_settings, folder)
+
+    assert summary == OnceSummary(
+        published_files=4,
+        articles=5,
+        duplicates=1,
+        bad_records=1,
+        rejected={"empty": 1, "invalid_json": 1, "unsupported_type": 1},
+        unfinished=0,
+    )
+    assert summary.exit_code == 1
+    assert not any(folder.iterdir()), "every file was moved out of the folder"
+    assert len(raw_events(ingest_settings)) == 5
+    assert {d.reason for d in dead_letters(ingest_settings)} == {"empty", "invalid_json", "unsupported_type"}
+
+
+def test_run_once_exits_0_when_all_published_and_prints_the_summary(
+    ingest_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "good"
+    folder.mkdir()
+    for prefix in ("003", "004"):
+        shutil.copy(_seed(prefix), folder / _seed(prefix).name)
+
+    assert run_once(ingest_settings, folder) == 0
+
+    out = capsys.readouterr().out
+    assert re.search(r"published\s*│\s*2\s*│\s*2", out), out
+    assert "rejected" not in out
+    assert {e.source_file for e in raw_events(ingest_settings)} == {_seed("003").name, _seed("004").name}
+
+
+def test_run_once_of_one_rejected_file_exits_1_and_names_the_reason(
+    ingest_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blank = tmp_path / "blank.txt"
+    blank.write_text("  \n\n \n")
+
+    assert run_once(ingest_settings, blank) == 1
+
+    assert re.search(r"rejected: blank\s*│\s*1", capsys.readouterr().out)
+    assert json.loads((ingest_settings.rejected_dir / "blank.txt.error.json").read_text())["reason"] == "blank"
+
+
+def test_run_once_of_a_missing_path_exits_1(ingest_settings: Settings, tmp_path: Path) -> None:
+    assert run_once(ingest_settings, tmp_path / "no such folder") == 1
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ingest_process(ingest_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, str]]:
+    """`newsflow ingest` as its own process (so every counter starts at 0), and its metrics URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": ingest_settings.require_kafka(),
+        "NEWSFLOW_DATA_DIR": str(ingest_settings.data_dir),
+        "NEWSFLOW_INBOX": str(ingest_settings.inbox),
+        "NEWSFLOW_INGEST_METRICS_PORT": str(port),
+        "NEWSFLOW_FILE_SETTLE_SECONDS": "0.2",
+        "NEWSFLOW_INBOX_POLL_INTERVAL_SECONDS": "0.5",
+    }
+    log_path = tmp_path / "ingest.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "ingest"], cwd=tmp_path, env=env, stdout=log, stderr=log
+        )
+    try:
+        if not wait_for_port("127.0.0.1", port, _METRICS_START_SECONDS):
+            raise AssertionError(f"metrics never served; ingest log:\n{log_path.read_text()}")
+        yield ingest_settings, f"http://127.0.0.1:{port}/metrics"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=_STOP_SECONDS) == 0, log_path.read_text()
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """Sample name with labels (as exposed) -> value, for the newsflow_ingest_* series."""
+    text = httpx.get(url, timeout=5.0).text
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("newsflow_ingest_"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_are_served_with_every_labelled_counter_at_zero(ingest_process: tuple[Settings, str]) -> None:
+    settings, url = ingest_process
+    first = _scrape(url)
+    for reason in FILE_REASONS:
+        assert first[f'newsflow_ingest_files_rejected_total{{reason="{reason}"}}'] == 0
+        assert first[f'newsflow_ingest_records_rejected_total{{reason="{reason}"}}'] == 0
+    for kind in CONTENT_TYPES:
+        assert first[f'newsflow_ingest_files_published_total{{content_type="{kind}"}}'] == 0
+        assert first[f'newsflow_ingest_articles_published_total{{content_type="{kind}"}}'] == 0
+    for unlabelled in ("files_seen_total", "bytes_total", "publish_latency_seconds_count", "inbox_backlog_files"):
+        assert first[f"newsflow_ingest_{unlabelled}"] == 0, unlabelled
+
+    article = b"Storm closes port\n\nHAMBURG: The port closed on Monday after the storm.\n"
+    drop(settings.inbox / "story.txt", article)
+    drop(settings.inbox / "empty.txt", b"")
+    wait_for(lambda: _scrape(url)["newsflow_ingest_files_seen_total"] == 2, "both files to be taken")
+    wait_for(lambda: _scrape(url)['newsflow_ingest_files_rejected_total{reason="empty"}'] == 1, "the rejection")
+    after = _scrape(url)
+    assert after['newsflow_ingest_files_published_total{content_type="text"}'] == 1
+    assert after['newsflow_ingest_articles_published_total{content_type="text"}'] == 1
+    assert after["newsflow_ingest_bytes_total"] == len(article)
+    assert after["newsflow_ingest_publish_latency_seconds_count"] == 1
+    assert after['newsflow_ingest_files_rejected_total{reason="blank"}'] == 0
+
+
+def test_run_once_without_a_broker_says_how_to_give_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(kafka_bootstrap_servers=None, data_dir=tmp_path / "data", inbox=tmp_path / "inbox")
+    story = tmp_path / "story.txt"
+    story.write_text("Title\n\nLONDON: Text.\n")
+    assert run_once(settings, story) == 1
+    assert "KAFKA_BOOTSTRAP_SERVERS is not set" in capsys.readouterr().err
+    assert story.exists(), "the file was left where it was"
