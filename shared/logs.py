@@ -35,7 +35,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
+                # An extra never overwrites the line's own fields (e.g. a "service" extra).
+                entry[f"{key}_" if key in entry else key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
@@ -50,6 +51,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # kafka-python logs every reconnect attempt at INFO; keep its warnings only.
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at INFO on every start; its migration lines stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uv = logging.getLogger(name)
         uv.handlers[:] = []
