@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     db_retry_max_seconds: float = 30.0
+    # A write that waits longer than this (a stalled server, a held lock) fails and is retried.
+    db_statement_timeout_ms: int = 15_000
+    # A read API query slower than this is cancelled and answered with 503 instead of piling up.
+    api_statement_timeout_ms: int = 5_000
 
     # --- metrics -----------------------------------------------------------------------------
     metrics_host: str = "127.0.0.1"

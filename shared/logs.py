@@ -12,9 +12,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-# Attributes every LogRecord has; anything else on a record came from ``extra``.
+# Attributes every LogRecord has; anything else on a record came from ``extra``. uvicorn adds
+# ``color_message`` (the message with terminal colour codes), which has no place in JSON.
 _STANDARD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime", "taskName"}
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "taskName", "color_message"}
 )
 
 

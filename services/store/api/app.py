@@ -1,0 +1,66 @@
+"""The read API's app factory: routers, error handling, request metrics and the read-only engine.
+
+Tests build it with a migrated database and no Kafka (``create_app(settings)``); the store's
+``main.run`` passes the consumers' status so ``/health`` can report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from services.store.api.errors import install_error_handlers
+from services.store.api.observability import RequestMetricsMiddleware
+from services.store.api.routes import articles, entities, health, metrics, stats
+from services.store.api.schemas import ErrorMessage
+from services.store.db.session import make_reader_engine
+from shared.config import Settings
+from shared.consumer import LoopStatus
+
+API_TITLE = "newsflow read API"
+API_VERSION = "1.0.0"
+API_DESCRIPTION = (
+    "One clean, searchable, de-duplicated, entity-tagged record of each news story. Read-only: the API "
+    "never writes, and can run on a database role that can only read (NEWSFLOW_API_DATABASE_URL)."
+)
+
+
+def create_app(
+    settings: Settings,
+    consumer_status: LoopStatus | None = None,
+    *,
+    dead_letter_status: LoopStatus | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """The FastAPI app; it owns (and disposes of) its read-only engine unless one is passed in."""
+    owned = engine is None
+    reader = engine if engine is not None else make_reader_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            reader.dispose()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        responses={503: {"model": ErrorMessage, "description": "The database is unavailable or too slow; retry."}},
+    )
+    app.state.engine = reader
+    statuses: dict[str, LoopStatus] = {}
+    if consumer_status is not None:
+        statuses["articles"] = consumer_status
+    if dead_letter_status is not None:
+        statuses["dead_letters"] = dead_letter_status
+    app.state.consumer_statuses = statuses
+    install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware)
+    for module in (health, articles, entities, stats, metrics):
+        app.include_router(module.router)
+    return app

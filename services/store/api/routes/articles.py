@@ -1,0 +1,226 @@
+"""``/articles``: search, filter and page through the archive; ``/articles/{id}``: one article in full."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import RowMapping
+
+from services.store.api.cursor import decode_cursor, encode_cursor
+from services.store.api.deps import DbConnection
+from services.store.api.errors import ParameterError
+from services.store.api.params import CursorToken, EntityKey, Identifier, SearchText, SourceName, StoryId
+from services.store.api.responses import model_response
+from services.store.api.schemas import (
+    ArticleDetail,
+    ArticleEntity,
+    ArticleItem,
+    ArticlePage,
+    ArticleSummary,
+    DuplicateInfo,
+    ErrorMessage,
+    ReprintSummary,
+    StoryInfo,
+)
+from services.store.api.snippets import highlighted, opening
+from services.store.db.queries.articles import (
+    PLAIN_SNIPPET_MAX_CHARS,
+    ArticleFilters,
+    ArticleRow,
+    get_article,
+    list_articles,
+    resolve_entities,
+)
+from shared.events import EntityType
+
+router = APIRouter(tags=["articles"])
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_REPEATED_VALUES = 10
+_CURSOR_RESOURCE = "articles"
+
+
+class ArticleSort(StrEnum):
+    newest_ingested = "-ingested_at"
+    oldest_ingested = "ingested_at"
+    newest_published = "-published_at"
+    oldest_published = "published_at"
+    relevance = "relevance"
+
+
+@router.get(
+    "/articles",
+    response_model=ArticlePage,
+    summary="Search and list articles",
+    description=(
+        'Full-text search (`q`, Postgres web-search syntax: words, "phrases", OR, -exclusion), filters, '
+        "sorting and keyset paging. By default reprints are folded into their original (`reprint_count`); "
+        "`include_duplicates=true` lists every stored article. Undated articles sort last."
+    ),
+)
+def list_articles_route(
+    conn: DbConnection,
+    q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
+    entity: Annotated[
+        list[EntityKey] | None,
+        Query(max_length=MAX_REPEATED_VALUES, description="Entity id or canonical name; repeat for AND."),
+    ] = None,
+    entity_type: Annotated[
+        EntityType | None,
+        Query(
+            alias="type",
+            description="Only articles mentioning an entity of this type (or, with `entity`, "
+            "only entities of this type match the names given).",
+        ),
+    ] = None,
+    source: Annotated[
+        list[SourceName] | None,
+        Query(max_length=MAX_REPEATED_VALUES, description="Agency or outlet (any case); repeat for OR."),
+    ] = None,
+    story: Annotated[StoryId | None, Query(description="Only articles of this story.")] = None,
+    since: Annotated[date | None, Query(description="Published on or after this date (YYYY-MM-DD).")] = None,
+    until: Annotated[date | None, Query(description="Published on or before this date (YYYY-MM-DD).")] = None,
+    include_duplicates: Annotated[
+        bool, Query(description="List reprints and copies too, instead of folding them into their original.")
+    ] = False,
+    sort: Annotated[ArticleSort, Query(description="`relevance` needs `q`.")] = ArticleSort.newest_ingested,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Response:
+    if sort is ArticleSort.relevance and q is None:
+        raise ParameterError("sort", "relevance ranks search results, so it needs q", sort.value)
+    if since is not None and until is not None and until < since:
+        raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
+    after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
+    entity_ids = resolve_entities(conn, entity or [], entity_type)
+    filters = ArticleFilters(
+        q=q,
+        entity_ids=entity_ids,
+        entity_type=entity_type,
+        sources=source or [],
+        story=story,
+        since=since,
+        until=until,
+        include_duplicates=include_duplicates,
+    )
+    rows = list_articles(conn, filters, sort=sort.value, limit=limit + 1, after=after)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            _CURSOR_RESOURCE, sort.value, _cursor_key(sort, last.sort_key), last.fields["article_id"]
+        )
+    return model_response(ArticlePage(items=[_item(row, q) for row in page], next_cursor=next_cursor))
+
+
+def _cursor_key(sort: ArticleSort, value: Any) -> Any:
+    # Undated articles sort last both ways: their key is the infinity the index expression uses.
+    if value is None and sort is ArticleSort.newest_published:
+        return "-infinity"
+    if value is None and sort is ArticleSort.oldest_published:
+        return "infinity"
+    return value
+
+
+def _entities(rows: list[RowMapping]) -> list[ArticleEntity]:
+    return [
+        ArticleEntity(id=e["id"], name=e["name"], type=e["type"], mentions=e["mentions"], count=e["mention_count"])
+        for e in rows
+    ]
+
+
+def _item(row: ArticleRow, q: str | None) -> ArticleItem:
+    f = row.fields
+    return ArticleItem(
+        id=f["article_id"],
+        title=f["title"],
+        source_file=f["source_file"],
+        source=f["source"],
+        published_at=f["published_at"],
+        ingested_at=f["ingested_at"],
+        duplicate_of=f["duplicate_of"],
+        story_id=f["story_id"],
+        snippet=highlighted(row.snippet) if q is not None else opening(row.snippet),
+        reprint_count=row.reprint_count,
+        entities=[ArticleEntity(id=e[0], name=e[1], type=e[2], mentions=e[3], count=e[4]) for e in row.entities],
+    )
+
+
+def _summary(row: RowMapping) -> ArticleSummary:
+    return ArticleSummary(
+        id=row["article_id"],
+        title=row["title"],
+        source_file=row["source_file"],
+        source=row["source"],
+        published_at=row["published_at"],
+        ingested_at=row["ingested_at"],
+    )
+
+
+@router.get(
+    "/articles/{article_id}",
+    response_model=ArticleDetail,
+    summary="One article in full",
+    description="The full record: body, entities with their mentions, its reprints or its original, its story.",
+    responses={404: {"model": ErrorMessage, "description": "No article has this id."}},
+)
+def get_article_route(
+    conn: DbConnection,
+    article_id: Annotated[Identifier, Path(description="An article id from GET /articles.")],
+) -> Response:
+    record = get_article(conn, article_id)
+    if record is None:
+        raise HTTPException(404, f"No article with id {article_id!r}. Article ids are listed by GET /articles.")
+    f = record.fields
+    duplicate = (
+        DuplicateInfo(of=f["duplicate_of"], kind=f["duplicate_kind"], similarity=f["similarity"])
+        if f["duplicate_of"] is not None
+        else None
+    )
+    story = (
+        StoryInfo(
+            id=f["story_id"],
+            article_count=record.story_size,
+            articles=[_summary(row) for row in record.story_articles],
+        )
+        if f["story_id"] is not None
+        else None
+    )
+    detail = ArticleDetail(
+        id=f["article_id"],
+        title=f["title"],
+        source_file=f["source_file"],
+        source=f["source"],
+        published_at=f["published_at"],
+        ingested_at=f["ingested_at"],
+        duplicate_of=f["duplicate_of"],
+        story_id=f["story_id"],
+        snippet=opening(f["body"][:PLAIN_SNIPPET_MAX_CHARS]),
+        reprint_count=len(record.reprints),
+        entities=_entities(record.entities),
+        body=f["body"],
+        boilerplate=f["boilerplate"],
+        byline=f["byline"],
+        dateline=f["dateline"],
+        url=f["url"],
+        word_count=f["word_count"],
+        part=f["part"],
+        sha256=f["sha256"],
+        content_hash=f["content_hash"],
+        received_at=f["received_at"],
+        enriched_at=f["enriched_at"],
+        duplicate=duplicate,
+        original=_summary(record.original) if record.original is not None else None,
+        reprints=[
+            ReprintSummary(**_summary(row).model_dump(), kind=row["duplicate_kind"], similarity=row["similarity"])
+            for row in record.reprints
+        ],
+        story=story,
+    )
+    return model_response(detail)

@@ -1,0 +1,90 @@
+"""``/entities``: find people, organisations and places by name prefix; ``/entities/{key}``: one entity's profile."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import Response
+
+from services.store.api.cursor import decode_cursor, encode_cursor
+from services.store.api.deps import DbConnection
+from services.store.api.params import CursorToken, EntityKey, SearchText
+from services.store.api.responses import model_response
+from services.store.api.schemas import CoOccurringEntity, DayCount, EntityDetail, EntityItem, EntityPage, ErrorMessage
+from services.store.db.queries.entities import entity_profile, list_entities
+from shared.events import EntityType
+
+router = APIRouter(tags=["entities"])
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_CURSOR_RESOURCE = "entities"
+
+
+class EntitySort(StrEnum):
+    most_articles = "-article_count"
+    name = "name"
+
+
+@router.get(
+    "/entities",
+    response_model=EntityPage,
+    summary="List and find entities",
+    description="Entities by canonical-name prefix (`q`, any case) and type, most-mentioned first by default.",
+)
+def list_entities_route(
+    conn: DbConnection,
+    q: Annotated[SearchText | None, Query(description="Prefix of the canonical name, any case.")] = None,
+    entity_type: Annotated[EntityType | None, Query(alias="type", description="Only entities of this type.")] = None,
+    sort: Annotated[EntitySort, Query(description="-article_count (default) or name.")] = EntitySort.most_articles,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Response:
+    after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
+    rows = list_entities(conn, q=q, entity_type=entity_type, sort=sort.value, limit=limit + 1, after=after)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = None
+    if more:
+        last = page[-1]
+        key = last["article_count"] if sort is EntitySort.most_articles else last["name"]
+        next_cursor = encode_cursor(_CURSOR_RESOURCE, sort.value, key, last["id"])
+    items = [EntityItem(id=r["id"], name=r["name"], type=r["type"], article_count=r["article_count"]) for r in page]
+    return model_response(EntityPage(items=items, next_cursor=next_cursor))
+
+
+@router.get(
+    "/entities/{entity_key}",
+    response_model=EntityDetail,
+    summary="One entity's profile",
+    description=(
+        "By id, or by canonical name in any case (when several types share the name, the most-mentioned). "
+        "Aliases, the entities most often in the same articles, and articles per day."
+    ),
+    responses={404: {"model": ErrorMessage, "description": "No entity has this id or canonical name."}},
+)
+def get_entity_route(
+    conn: DbConnection,
+    entity_key: Annotated[EntityKey, Path(description="An entity id or canonical name.")],
+) -> Response:
+    profile = entity_profile(conn, entity_key)
+    if profile is None:
+        raise HTTPException(
+            404, f"No entity with id or canonical name {entity_key!r}. Entities are listed by GET /entities?q=..."
+        )
+    f = profile.fields
+    detail = EntityDetail(
+        id=f["id"],
+        name=f["name"],
+        type=f["type"],
+        article_count=f["article_count"],
+        aliases=f["aliases"],
+        first_seen_at=f["first_seen_at"],
+        co_occurring=[
+            CoOccurringEntity(id=r["id"], name=r["name"], type=r["type"], shared_articles=r["shared_articles"])
+            for r in profile.co_occurring
+        ],
+        per_day=[DayCount(day=r["day"], article_count=r["article_count"]) for r in profile.per_day],
+    )
+    return model_response(detail)

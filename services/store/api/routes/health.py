@@ -1,0 +1,59 @@
+"""``/health``: 200 when the database answers and the consumers run; 503 ``degraded`` with the reason otherwise."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from services.store.api.deps import ConsumerStatuses
+from services.store.api.schemas import ComponentHealth, Health
+from services.store.db.queries.stats import database_answers
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+# The articles consumer must be consuming; the others may still be joining their group.
+REQUIRED_CONSUMER = "articles"
+
+
+def _database_health(engine: Engine) -> ComponentHealth:
+    try:
+        with engine.connect() as conn:
+            database_answers(conn)
+    except sa_exc.SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return ComponentHealth(state="down", detail=detail[0] if detail else type(exc).__name__)
+    return ComponentHealth(state="ok")
+
+
+def _problem(name: str, state: str, detail: str) -> str | None:
+    if state == "ok" or (state == "starting" and name != REQUIRED_CONSUMER):
+        return None
+    if state == "starting":
+        return f"consumer {name} is starting (joining its consumer group)"
+    return f"consumer {name} is {state}" + (f": {detail}" if detail else "")
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Readiness",
+    responses={503: {"model": Health, "description": "Degraded: the reason says what is wrong."}},
+)
+def health_route(request: Request, consumers: ConsumerStatuses) -> Health | JSONResponse:
+    database = _database_health(request.app.state.engine)
+    problems = [] if database.state == "ok" else [f"database: {database.detail}"]
+    reported: dict[str, ComponentHealth] = {}
+    for name, status in consumers.items():
+        reported[name] = ComponentHealth(state=status.state, detail=status.detail)
+        problem = _problem(name, status.state, status.detail)
+        if problem:
+            problems.append(problem)
+    if not problems:
+        return Health(status="ok", database=database, consumers=reported)
+    body = Health(status="degraded", reason="; ".join(problems), database=database, consumers=reported)
+    return JSONResponse(status_code=503, content=body.model_dump(mode="json"))

@@ -1,0 +1,39 @@
+"""``/stats``: how big the archive is, how many files were rejected, and when it last grew."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.store.api.deps import DbConnection
+from services.store.api.schemas import ReasonCount, Stats
+from services.store.db.queries.stats import dead_letters_by_reason, totals
+
+router = APIRouter(tags=["stats"])
+
+
+@router.get(
+    "/stats",
+    response_model=Stats,
+    summary="Archive statistics",
+    description=(
+        "Counts of articles, originals, reprints, entities and stories; rejected files (from the dead-letter "
+        "topic, which the store records) and the latest ingest."
+    ),
+)
+def stats_route(conn: DbConnection) -> Stats:
+    t = totals(conn)
+    return Stats(
+        articles=t["articles"],
+        originals=t["originals"],
+        reprints=t["articles"] - t["originals"],
+        entities=t["entities"],
+        stories=t["stories"],
+        rejected_files=t["rejected_files"],
+        dead_letters=t["dead_letters"],
+        dead_letters_by_reason=[
+            ReasonCount(stage=r["stage"], reason=r["reason"], count=r["count"]) for r in dead_letters_by_reason(conn)
+        ],
+        last_ingested_at=t["last_ingested_at"],
+        last_stored_at=t["last_stored_at"],
+        last_dead_letter_at=t["last_dead_letter_at"],
+    )

@@ -1,0 +1,156 @@
+"""Response models of the read API: the JSON contract analysts and the OpenAPI document see.
+
+Field names are the issue-2 contract (``id``, ``title``, ``source_file``, ``published_at``,
+``ingested_at``, ``duplicate_of``, ``story_id``, ``entities``) plus later additions; never rename.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shared.events import EntityType
+
+
+class ArticleEntity(BaseModel):
+    id: str
+    name: str = Field(description="Canonical name, e.g. 'Imran Khan'.")
+    type: EntityType
+    mentions: list[str] = Field(description="Surface forms as they appear in this article's text.")
+    count: int = Field(description="Number of mentions in this article.")
+
+
+class ArticleItem(BaseModel):
+    id: str
+    title: str | None
+    source_file: str = Field(description="The dropped file's name, relative to the inbox.")
+    source: str | None = Field(description="Agency or outlet credited, when known.")
+    published_at: date | None
+    ingested_at: datetime
+    duplicate_of: str | None = Field(description="The original's id when this article is a reprint or copy.")
+    story_id: str | None
+    snippet: str = Field(
+        description="HTML-safe excerpt of the body; with `q`, matches are wrapped in <mark>...</mark>."
+    )
+    reprint_count: int = Field(description="How many stored articles are reprints or copies of this one.")
+    entities: list[ArticleEntity]
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str | None
+    source_file: str
+    source: str | None
+    published_at: date | None
+    ingested_at: datetime
+
+
+class ReprintSummary(ArticleSummary):
+    kind: Literal["exact", "reprint"] = Field(description="exact: the same text; reprint: a near-identical copy.")
+    similarity: float | None
+
+
+class DuplicateInfo(BaseModel):
+    of: str
+    kind: Literal["exact", "reprint"]
+    similarity: float | None
+
+
+class StoryInfo(BaseModel):
+    id: str
+    article_count: int
+    articles: list[ArticleSummary] = Field(description="The story's articles, oldest first (at most 50).")
+
+
+class ArticleDetail(ArticleItem):
+    body: str
+    boilerplate: list[str] = Field(description="Text the ingest service removed from the body (site furniture).")
+    byline: str | None
+    dateline: str | None
+    url: str | None
+    word_count: int
+    part: int
+    sha256: str
+    content_hash: str
+    received_at: datetime
+    enriched_at: datetime
+    duplicate: DuplicateInfo | None
+    original: ArticleSummary | None = Field(description="The original, when this article is a reprint or copy.")
+    reprints: list[ReprintSummary] = Field(description="Stored reprints and copies of this article, oldest first.")
+    story: StoryInfo | None
+
+
+class EntityItem(BaseModel):
+    id: str
+    name: str
+    type: EntityType
+    article_count: int = Field(description="Original articles mentioning the entity (a reprint group counts once).")
+
+
+class EntityPage(BaseModel):
+    items: list[EntityItem]
+    next_cursor: str | None
+
+
+class CoOccurringEntity(BaseModel):
+    id: str
+    name: str
+    type: EntityType
+    shared_articles: int = Field(description="Articles that mention both entities.")
+
+
+class DayCount(BaseModel):
+    day: date
+    article_count: int
+
+
+class EntityDetail(EntityItem):
+    aliases: list[str] = Field(description="Every surface form the entity was found under.")
+    first_seen_at: datetime
+    co_occurring: list[CoOccurringEntity] = Field(description="Entities most often in the same articles (top 10).")
+    per_day: list[DayCount] = Field(
+        description="Articles per day (publication date, or ingest date when undated), oldest first; last 366 days."
+    )
+
+
+class ReasonCount(BaseModel):
+    stage: str
+    reason: str
+    count: int
+
+
+class Stats(BaseModel):
+    articles: int
+    originals: int = Field(description="Articles that are not reprints or copies of another.")
+    reprints: int
+    entities: int
+    stories: int
+    rejected_files: int = Field(description="Distinct files (name and content) the ingest stage rejected.")
+    dead_letters: int = Field(description="Everything any stage sent to the dead-letter topic.")
+    dead_letters_by_reason: list[ReasonCount]
+    last_ingested_at: datetime | None
+    last_stored_at: datetime | None
+    last_dead_letter_at: datetime | None
+
+
+class ComponentHealth(BaseModel):
+    state: str
+    detail: str = ""
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    reason: str | None = None
+    database: ComponentHealth
+    consumers: dict[str, ComponentHealth]
+
+
+class ErrorMessage(BaseModel):
+    detail: str

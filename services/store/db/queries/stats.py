@@ -1,0 +1,41 @@
+"""Read queries for the archive's vital signs (``/stats``) and the database probe behind ``/health``.
+
+"Rejected files" are the distinct files (name and content hash) the ingest stage dead-lettered;
+the store learns of them by consuming ``news.dlq.v1`` into ``dead_letters``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, RowMapping, text
+
+_TOTALS = text(
+    """
+    SELECT
+        (SELECT count(*) FROM articles) AS articles,
+        (SELECT count(*) FROM articles WHERE duplicate_of IS NULL) AS originals,
+        (SELECT count(*) FROM entities) AS entities,
+        (SELECT count(DISTINCT story_id) FROM articles WHERE story_id IS NOT NULL) AS stories,
+        (SELECT count(DISTINCT coalesce(source_file, '') || ':' || coalesce(sha256, ''))
+           FROM dead_letters WHERE stage = 'ingest') AS rejected_files,
+        (SELECT count(*) FROM dead_letters) AS dead_letters,
+        (SELECT max(ingested_at) FROM articles) AS last_ingested_at,
+        (SELECT max(stored_at) FROM articles) AS last_stored_at,
+        (SELECT max(failed_at) FROM dead_letters) AS last_dead_letter_at
+    """
+)
+
+_DEAD_LETTERS_BY_REASON = text(
+    "SELECT stage, reason, count(*) AS count FROM dead_letters GROUP BY stage, reason ORDER BY stage, reason"
+)
+
+
+def totals(conn: Connection) -> RowMapping:
+    return conn.execute(_TOTALS).mappings().one()
+
+
+def dead_letters_by_reason(conn: Connection) -> list[RowMapping]:
+    return list(conn.execute(_DEAD_LETTERS_BY_REASON).mappings())
+
+
+def database_answers(conn: Connection) -> bool:
+    return conn.execute(text("SELECT 1")).scalar_one() == 1

@@ -1,0 +1,254 @@
+"""The store's writes: idempotent upserts of enriched articles and dead letters, inside the caller's transaction.
+
+Idempotence rests on identities: an article row is keyed on ``article_id`` and only replaced by a
+strictly newer enrichment (``enriched_at``), so a redelivered event changes nothing at all; the
+first ``ingested_at`` and the earliest ``received_at`` are kept whatever arrives later. Entity
+popularity (``article_count``: original articles mentioning it, reprints folded in as the default
+listing does) moves by exact deltas computed from the links this transaction deleted and inserted,
+under row locks taken in id order, so it costs O(batch) and concurrent writers cannot skew it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Text, any_, delete, func, literal, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.store.db.models import article_entities, articles, dead_letters, entities
+from shared.events import DeadLetter, EnrichedArticle, EntityRef
+
+# Columns an article's newer enrichment may change; identity and first-seen times never change.
+_REPLACEABLE_COLUMNS = (
+    "source_file",
+    "part",
+    "sha256",
+    "size_bytes",
+    "content_type",
+    "encoding",
+    "title",
+    "body",
+    "boilerplate",
+    "published_at",
+    "dateline",
+    "source",
+    "byline",
+    "url",
+    "word_count",
+    "enriched_at",
+    "duplicate_of",
+    "duplicate_kind",
+    "similarity",
+    "content_hash",
+    "story_id",
+)
+
+_MERGED_ALIASES: ColumnElement[list[str]] = literal_column(
+    "ARRAY(SELECT DISTINCT unnest(entities.aliases || excluded.aliases) ORDER BY 1)"
+)
+
+_APPLY_COUNT_DELTAS = text(
+    """
+    UPDATE entities AS e SET article_count = e.article_count + d.delta
+    FROM unnest(CAST(:ids AS text[]), CAST(:deltas AS integer[])) AS d(id, delta)
+    WHERE e.id = d.id
+    """
+)
+
+
+@dataclass
+class ArticleWriteResult:
+    """What one batch changed: ``stored`` articles are new or newer versions; ``unchanged`` events changed nothing."""
+
+    stored: list[EnrichedArticle] = field(default_factory=list)
+    unchanged: int = 0
+    entities: int = 0
+    links: int = 0
+
+
+def _one_of(column: ColumnElement[str], values: Iterable[str]) -> ColumnElement[bool]:
+    # One array parameter instead of one parameter per value (IN (...) would hit the limit too).
+    return column == any_(literal(sorted(values), ARRAY(Text)))
+
+
+def latest_versions(events: Iterable[EnrichedArticle]) -> list[EnrichedArticle]:
+    """One event per article: the newest enrichment (the later one on a tie), in first-seen order.
+
+    Postgres refuses to upsert the same key twice in one statement, and a batch can hold a
+    redelivered copy of an event next to the original.
+    """
+    chosen: dict[str, EnrichedArticle] = {}
+    for event in events:
+        key = event.article.article_id
+        if key not in chosen or chosen[key].enriched_at <= event.enriched_at:
+            chosen[key] = event
+    return list(chosen.values())
+
+
+def article_row(event: EnrichedArticle) -> dict[str, Any]:
+    article, duplicate = event.article, event.duplicate
+    return {
+        "article_id": article.article_id,
+        "source_file": article.source_file,
+        "part": article.part,
+        "sha256": article.sha256,
+        "size_bytes": article.size_bytes,
+        "content_type": article.content_type,
+        "encoding": article.encoding,
+        "title": article.title,
+        "body": article.body,
+        "boilerplate": list(article.boilerplate),
+        "published_at": article.published_at,
+        "dateline": article.dateline,
+        "source": article.source,
+        "byline": article.byline,
+        "url": article.url,
+        "word_count": len(article.body.split()),
+        "received_at": article.received_at,
+        "ingested_at": article.ingested_at,
+        "enriched_at": event.enriched_at,
+        "duplicate_of": duplicate.duplicate_of if duplicate else None,
+        "duplicate_kind": duplicate.kind if duplicate else None,
+        "similarity": duplicate.similarity if duplicate else None,
+        "content_hash": event.content_hash,
+        "story_id": event.story_id,
+    }
+
+
+def merged_entities(refs: Iterable[EntityRef]) -> list[EntityRef]:
+    """The article's entities with any repeated id folded into one (mentions in order, counts summed)."""
+    merged: dict[str, EntityRef] = {}
+    for ref in refs:
+        if ref.id in merged:
+            first = merged[ref.id]
+            mentions = list(dict.fromkeys([*first.mentions, *ref.mentions]))
+            merged[ref.id] = first.model_copy(update={"mentions": mentions, "count": first.count + ref.count})
+        else:
+            merged[ref.id] = ref.model_copy(update={"mentions": list(dict.fromkeys(ref.mentions))})
+    return list(merged.values())
+
+
+def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> ArticleWriteResult:
+    """Store a batch of enriched articles with their entities; the caller owns the transaction."""
+    result = ArticleWriteResult()
+    batch = latest_versions(events)
+    if not batch:
+        return result
+    # executemany: one cached statement that SQLAlchemy sends as multi-row pages, each under
+    # Postgres's bind-parameter limit, however large the batch or its entity lists.
+    insert = pg_insert(articles)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[articles.c.article_id],
+        set_={
+            **{name: insert.excluded[name] for name in _REPLACEABLE_COLUMNS},
+            "received_at": func.least(articles.c.received_at, insert.excluded.received_at),
+        },
+        # Strictly newer only: a redelivery (same enriched_at) or a late older version is a no-op.
+        where=articles.c.enriched_at < insert.excluded.enriched_at,
+    ).returning(articles.c.article_id)
+    changed_ids = set(conn.execute(upsert, [article_row(event) for event in batch]).scalars())
+    result.stored = [event for event in batch if event.article.article_id in changed_ids]
+    # Every event that did not become a stored version: redeliveries, in-batch copies, stale versions.
+    result.unchanged = len(events) - len(result.stored)
+    if not result.stored:
+        return result
+
+    per_article = {event.article.article_id: merged_entities(event.entities) for event in result.stored}
+    original = {event.article.article_id: event.duplicate is None for event in result.stored}
+    # The links as they were, read and locked by the delete itself, so the count deltas below are
+    # exact even when another writer touched these articles a moment ago.
+    removed = conn.execute(
+        delete(article_entities)
+        .where(_one_of(article_entities.c.article_id, per_article))
+        .returning(article_entities.c.entity_id, article_entities.c.in_original)
+    ).all()
+    deltas: Counter[str] = Counter()
+    for entity, was_counted in removed:
+        deltas[entity] -= int(was_counted)
+    links = []
+    for article_id, refs in per_article.items():
+        for ordinal, ref in enumerate(refs):
+            deltas[ref.id] += int(original[article_id])
+            links.append(
+                {
+                    "article_id": article_id,
+                    "entity_id": ref.id,
+                    "entity_type": ref.type,
+                    "mentions": ref.mentions,
+                    "mention_count": ref.count,
+                    "ordinal": ordinal,
+                    "in_original": original[article_id],
+                }
+            )
+    # Entity rows are locked in id order before anything else touches them, so concurrent writers
+    # queue instead of deadlocking.
+    known = sorted({entity for entity, _ in removed} | {ref.id for refs in per_article.values() for ref in refs})
+    conn.execute(select(entities.c.id).where(_one_of(entities.c.id, known)).order_by(entities.c.id).with_for_update())
+    result.entities = _upsert_entities(conn, [ref for refs in per_article.values() for ref in refs])
+    if links:
+        conn.execute(pg_insert(article_entities), links)
+    result.links = len(links)
+    changed = sorted(entity for entity, delta in deltas.items() if delta)
+    if changed:
+        conn.execute(_APPLY_COUNT_DELTAS, {"ids": changed, "deltas": [deltas[entity] for entity in changed]})
+    return result
+
+
+def _upsert_entities(conn: Connection, refs: Sequence[EntityRef]) -> int:
+    """Insert new entities and add newly seen surface forms to known ones; returns rows written."""
+    rows: dict[str, dict[str, Any]] = {}
+    for ref in refs:
+        row = rows.setdefault(ref.id, {"id": ref.id, "name": ref.name, "type": ref.type, "aliases": set()})
+        row["aliases"].update(ref.mentions)
+    if not rows:
+        return 0
+    values = [{**row, "aliases": sorted(row["aliases"])} for _, row in sorted(rows.items())]
+    insert = pg_insert(entities)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[entities.c.id],
+        set_={"aliases": _MERGED_ALIASES},
+        where=~entities.c.aliases.contains(insert.excluded.aliases),
+    ).returning(entities.c.id)
+    return len(conn.execute(upsert, values).all())
+
+
+def letter_id(letter: DeadLetter) -> str:
+    """Identity of a dead letter: the same published letter always maps to the same row."""
+    return hashlib.sha256(letter.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def _clean(value: str | None) -> str | None:
+    # Postgres text cannot hold NUL; a dead letter must be storable whatever it carries, or the
+    # store would dead-letter its own dead letters forever.
+    return value.replace("\x00", "\ufffd") if value is not None else None
+
+
+def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> int:
+    """Record dead letters, ignoring ones already recorded; returns how many were new."""
+    rows = {
+        letter_id(letter): {
+            "letter_id": letter_id(letter),
+            "stage": letter.stage,
+            "reason": _clean(letter.reason),
+            "message": _clean(letter.message),
+            "source_file": _clean(letter.source_file),
+            "line": letter.line,
+            "sha256": _clean(letter.sha256),
+            "article_id": _clean(letter.article_id),
+            "source_topic": _clean(letter.source_topic),
+            "source_partition": letter.partition,
+            "source_offset": letter.offset,
+            "payload": _clean(letter.payload),
+            "failed_at": letter.failed_at,
+        }
+        for letter in letters
+    }
+    if not rows:
+        return 0
+    insert = pg_insert(dead_letters).on_conflict_do_nothing(index_elements=[dead_letters.c.letter_id])
+    return len(conn.execute(insert.returning(dead_letters.c.letter_id), list(rows.values())).all())
