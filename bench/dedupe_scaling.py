@@ -1,0 +1,119 @@
+"""Per-article cost of reprint detection as the index grows: 1k, 10k and 100k indexed articles.
+
+    .venv/bin/python -m bench.dedupe_scaling [--sizes 1000 10000 100000] [--probe 640] [--batch 32]
+
+The index (Postgres schema ``enrich`` in a scratch database) is filled with synthetic articles:
+four paragraphs of 80 words drawn from the word frequencies of the BBC articles in
+../shared/eval-dev/dedupe (so frequent phrases recur across articles as they do in news, while
+no two articles share a passage by chance).
+At each size, ``--probe`` further articles, half new and half edited reprints of indexed ones,
+are decided in batches and the wall time per article is reported. NER is not involved: this
+measures the dedupe step alone (fingerprint, locked decision, inserts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import re
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.quality import DEFAULT_EVAL_DIR, scratch_database
+from services.enrich.dedupe.detector import DedupeItem, ReprintDetector
+from services.enrich.dedupe.fingerprint import TextFingerprint
+from shared.db import make_engine
+
+PARAGRAPHS_PER_ARTICLE = 4
+WORDS_PER_PARAGRAPH = 80
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
+
+
+def vocabulary(eval_dir: Path) -> tuple[list[str], list[float]]:
+    """Words of the BBC originals and their relative frequencies."""
+    counts: Counter[str] = Counter()
+    for path in sorted((eval_dir / "dedupe" / "docs").glob("*.txt")):
+        if "_reprint" not in path.name and "_withbio" not in path.name:
+            counts.update(_WORD.findall(path.read_text(encoding="utf-8")))
+    total = sum(counts.values())
+    words = sorted(counts)
+    return words, [counts[w] / total for w in words]
+
+
+class Generator:
+    def __init__(self, words: list[str], weights: list[float], seed: int = 7) -> None:
+        self.words = words
+        self.cumulative = list(itertools.accumulate(weights))
+        self.random = random.Random(seed)
+        self.bodies: list[str] = []
+        self.clock = datetime(2025, 1, 1, tzinfo=UTC)
+        self.count = 0
+
+    def _item(self, body: str) -> DedupeItem:
+        self.count += 1
+        self.clock += timedelta(seconds=1)
+        return DedupeItem(f"synthetic-{self.count}", self.clock, TextFingerprint.of(body), b"x\x9c\x03\x00")
+
+    def new(self) -> DedupeItem:
+        body = "\n\n".join(
+            " ".join(self.random.choices(self.words, cum_weights=self.cumulative, k=WORDS_PER_PARAGRAPH))
+            for _ in range(PARAGRAPHS_PER_ARTICLE)
+        )
+        self.bodies.append(body)
+        return self._item(body)
+
+    def reprint(self) -> DedupeItem:
+        words = self.random.choice(self.bodies).split(" ")
+        words = words[: int(len(words) * 0.8)]
+        words[len(words) // 2] = "reportedly"
+        return self._item("LONDON (Wire) - " + " ".join(words) + "\n\nAll rights reserved.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--probe", type=int, default=640)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    words, weights = vocabulary(args.eval_dir)
+    if not words:
+        raise SystemExit(f"no articles found under {args.eval_dir}/dedupe/docs")
+    generator = Generator(words, weights)
+    print(f"vocabulary: {len(words)} words; batch {args.batch}; probe {args.probe} articles per size")
+    with scratch_database() as url:
+        engine = make_engine(url)
+        detector = ReprintDetector(engine)
+        indexed = 0
+        baseline: float | None = None
+        for size in sorted(args.sizes):
+            fill_started = time.perf_counter()
+            while indexed < size:
+                batch = [generator.new() for _ in range(min(args.batch * 4, size - indexed))]
+                detector.decide(batch)
+                indexed += len(batch)
+            fill_seconds = time.perf_counter() - fill_started
+            probes = [generator.new() if i % 2 else generator.reprint() for i in range(args.probe)]
+            started = time.perf_counter()
+            linked = 0
+            for i in range(0, len(probes), args.batch):
+                result = detector.decide(probes[i : i + args.batch])
+                linked += sum(link is not None for link in result.links.values())
+            per_article_ms = (time.perf_counter() - started) / len(probes) * 1000
+            indexed += len(probes)
+            baseline = baseline or per_article_ms
+            print(
+                f"index {size:>7,}: {per_article_ms:6.2f} ms/article "
+                f"({per_article_ms / baseline:4.2f}x the first size; reprints linked {linked}/{len(probes) // 2}; "
+                f"fill {fill_seconds:.0f} s; load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

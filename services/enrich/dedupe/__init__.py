@@ -1,0 +1,1 @@
+"""Reprint detection: text normalisation, fingerprints, the match rule and the durable index."""

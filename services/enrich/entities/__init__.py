@@ -1,0 +1,1 @@
+"""Named entities: spaCy NER over title and body, refined and canonicalised per article."""

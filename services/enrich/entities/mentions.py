@@ -1,0 +1,277 @@
+"""Entity mentions in one article: spaCy's spans cleaned up, then made consistent in the article.
+
+A *mention* is a span of the article text with a type. spaCy's spans are trimmed to what a
+reader would call the name (no leading "the", no title such as "Mr" or "Defence Minister", no
+trailing possessive or score), then every further occurrence of a tagged name in the same
+article is tagged too (the small model often finds "Simmons" once and misses it twice).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from services.enrich.entities.acronyms import find_definitions
+from services.enrich.entities.casing import shouting_spans
+from shared.events import EntityType
+
+# spaCy (OntoNotes) labels kept, and the type each becomes. NORP (nationalities, religious
+# and political groups: "Pakistani", "Democrat") is left out: adjectives, not things to query.
+LABEL_TYPES: dict[str, EntityType] = {
+    "PERSON": "PERSON",
+    "ORG": "ORG",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "EVENT": "EVENT",
+    "PRODUCT": "PRODUCT",
+    "WORK_OF_ART": "WORK_OF_ART",
+    "LAW": "LAW",
+}
+
+# Words before a person's name that are not part of it. Compared case-insensitively.
+PERSON_TITLES = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "professor",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "rev",
+        "reverend",
+        "fr",
+        "father",
+        "sister",
+        "brother",
+        "president",
+        "vice",
+        "prime",
+        "minister",
+        "chancellor",
+        "secretary",
+        "senator",
+        "sen",
+        "congressman",
+        "congresswoman",
+        "rep",
+        "representative",
+        "governor",
+        "gov",
+        "mayor",
+        "judge",
+        "justice",
+        "general",
+        "gen",
+        "colonel",
+        "col",
+        "major",
+        "maj",
+        "captain",
+        "capt",
+        "lieutenant",
+        "lt",
+        "sergeant",
+        "sgt",
+        "admiral",
+        "commander",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "ceo",
+        "chief",
+        "director",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "sheikh",
+        "emir",
+        "imam",
+        "ayatollah",
+        "pope",
+        "cardinal",
+        "bishop",
+        "archbishop",
+        "defence",
+        "defense",
+        "foreign",
+        "interior",
+        "finance",
+        "home",
+        "state",
+        "deputy",
+        "former",
+        "ex",
+        "late",
+        "coach",
+        "manager",
+        "striker",
+        "midfielder",
+        "defender",
+        "goalkeeper",
+        "skipper",
+    }
+)
+_DETERMINERS = frozenset({"the", "a", "an"})
+_TRAILING_POSSESSIVE = re.compile(r"(?:['’]s|s['’]|['’])$")
+_EDGE_JUNK = " \t\n\"'“”‘’`()[]{}<>,;:.!?-–—*|/"
+_HAS_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
+_WORD_RE = re.compile(r"\S+")
+# "U.S.", "U.N.", "Inc.": the final period belongs to the abbreviation.
+_ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]\.){2,}$|\b(?:Inc|Corp|Co|Ltd|Jr|Sr|St|Bros)\.$")
+# Wire datelines: a place in capitals opening a line, then a date, "(Agency) -" or a colon.
+# ("SOCCER - ..." is a headline's section slug, not a place, hence no bare dash.)
+DATELINE = re.compile(
+    r"^[ \t]*([A-Z][A-Z.'’-]+(?:[ ][A-Z][A-Z.'’-]+){0,3})"
+    r"(?=,?[ \t]*(?:\d{4}-\d{2}-\d{2}|\([A-Za-z][\w .-]*\)[ \t]*[-–—:]|:[ \t]))",
+    re.MULTILINE,
+)
+# A name never ends with a number ("G. Kersey 63" in a scorecard is Kersey with a score).
+_TRAILING_NUMBER = re.compile(r"(?:\s+[\d.,/-]+)+$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A typed span of the article text; ``text`` is exactly what the article says there."""
+
+    start: int
+    end: int
+    text: str
+    type: EntityType
+    # spaCy's own spans vote for an entity's type; propagated copies only repeat the vote.
+    from_model: bool = True
+
+
+def _trim(text: str, start: int, end: int, entity_type: EntityType) -> tuple[int, int]:
+    """Shrink [start, end) of ``text`` to the name itself."""
+    while start < end and text[start] in _EDGE_JUNK:
+        start += 1
+    while end > start and text[end - 1] in _EDGE_JUNK:
+        if text[end - 1] == "." and _ABBREVIATION_END.search(text, start, end):
+            break
+        end -= 1
+    span = text[start:end]
+    numbered = _TRAILING_NUMBER.search(span)
+    if numbered:
+        end = start + numbered.start()
+    possessive = _TRAILING_POSSESSIVE.search(text[start:end])
+    if possessive and end - start - len(possessive.group(0)) > 1:
+        end -= len(possessive.group(0))
+    # Leading determiners always; leading titles for people ("Defence Minister Khawaja Asif").
+    while True:
+        first = _WORD_RE.match(text, start)
+        if first is None or first.end() >= end:
+            break
+        word = first.group(0).rstrip(".").casefold()
+        if word in _DETERMINERS or (entity_type == "PERSON" and word in PERSON_TITLES):
+            start = first.end()
+            while start < end and text[start].isspace():
+                start += 1
+            continue
+        break
+    while end > start and text[end - 1] in _EDGE_JUNK:
+        if text[end - 1] == "." and _ABBREVIATION_END.search(text, start, end):
+            break
+        end -= 1
+    return start, end
+
+
+def dateline_mentions(original: str) -> list[Mention]:
+    """The place of each wire dateline ("LONDON 1996-08-30", "ISLAMABAD (Reuters) -")."""
+    return [Mention(m.start(1), m.end(1), m.group(1), "LOCATION") for m in DATELINE.finditer(original)]
+
+
+def model_mentions(doc: Doc, original: str) -> list[Mention]:
+    """spaCy's entities of ``doc`` (run on a re-cased copy of ``original``), trimmed.
+
+    In ALL-CAPS lines the re-cased words all look like names, so an entity found there is kept
+    only when the article names it in normal case too (or it is the dateline's place).
+    """
+    datelines = dateline_mentions(original)
+    defined = acronym_mentions(original, doc)
+    fixed = _spans([*datelines, *defined])
+    shouting = shouting_spans(original)
+    candidates = [m for m in _spacy_mentions(doc, original) if not _overlaps(m.start, m.end, fixed)]
+    normal_names = {m.text.casefold() for m in candidates if not _inside(m.start, m.end, shouting)}
+    kept = [m for m in candidates if not _inside(m.start, m.end, shouting) or m.text.casefold() in normal_names]
+    return sorted([*kept, *datelines, *defined], key=lambda m: m.start)
+
+
+def acronym_mentions(original: str, doc: Doc) -> list[Mention]:
+    """Both forms of each "Long Form (LF)" definition, typed as the model typed either (else ORG)."""
+    labelled = {ent.text: LABEL_TYPES.get(ent.label_) for ent in doc.ents}
+    found: list[Mention] = []
+    for d in find_definitions(original):
+        entity_type: EntityType = labelled.get(d.acronym) or labelled.get(d.long_form) or "ORG"
+        found.append(Mention(d.long_start, d.long_end, d.long_form, entity_type))
+        found.append(Mention(d.acronym_start, d.acronym_end, d.acronym, entity_type))
+    return found
+
+
+def _spans(mentions: Iterable[Mention]) -> list[tuple[int, int]]:
+    return [(m.start, m.end) for m in mentions]
+
+
+def _spacy_mentions(doc: Doc, original: str) -> list[Mention]:
+    found: list[Mention] = []
+    for ent in doc.ents:
+        entity_type = LABEL_TYPES.get(ent.label_)
+        if entity_type is None:
+            continue
+        start, end = _trim(original, ent.start_char, ent.end_char, entity_type)
+        surface = original[start:end]
+        # A span across a line break or a spaced dash joins two things ("Romania - Cosmin Contra").
+        if "\n" in surface or " - " in surface:
+            continue
+        if end - start < 2 or not _HAS_UPPER.search(surface) or not any(c.isalpha() for c in surface):
+            continue
+        found.append(Mention(start, end, surface, entity_type))
+    return found
+
+
+def propagate(original: str, mentions: list[Mention]) -> list[Mention]:
+    """Tag every other occurrence of an already tagged name in the same article.
+
+    Exact (case-sensitive) occurrences everywhere, and case-insensitive ones inside ALL-CAPS
+    lines, where "LEICESTERSHIRE" is the headline's way of writing "Leicestershire".
+    """
+    taken = [(m.start, m.end) for m in mentions]
+    shouting = shouting_spans(original)
+    type_of = {m.text: m.type for m in mentions}
+    # A person's surname alone is that person too ("Simmons" after "Phil Simmons").
+    for m in mentions:
+        words = m.text.split()
+        if m.type == "PERSON" and len(words) > 1 and len(words[-1]) > 2 and words[-1][0].isupper():
+            type_of.setdefault(words[-1], "PERSON")
+    names = sorted(type_of, key=len, reverse=True)  # longest first: "Imran Khan" before "Khan"
+    added: list[Mention] = []
+    for name in names:
+        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+        for match in pattern.finditer(original):
+            start, end = match.span()
+            if _overlaps(start, end, taken):
+                continue
+            surface = match.group(0)
+            if surface != name and not _inside(start, end, shouting):
+                continue
+            taken.append((start, end))
+            added.append(Mention(start, end, surface, type_of[name], from_model=False))
+    return sorted([*mentions, *added], key=lambda m: m.start)
+
+
+def _overlaps(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(start < e and s < end for s, e in spans)
+
+
+def _inside(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(s <= start and end <= e for s, e in spans)

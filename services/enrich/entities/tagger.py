@@ -1,0 +1,39 @@
+"""Tagging a batch of articles: one ``nlp.pipe`` call over title + body, then per-article rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spacy.language import Language
+
+from services.enrich.entities.canonical import canonical_entities
+from services.enrich.entities.casing import restore_case
+from services.enrich.entities.mentions import Mention, model_mentions, propagate
+from shared.events import EntityRef, RawArticle
+
+# Title and body are tagged as one text so names link across them ("Asif" in the headline is
+# the "Khawaja Asif" of the body); a blank line keeps the headline a sentence of its own.
+TITLE_SEPARATOR = "\n\n"
+
+
+def article_text(article: RawArticle) -> str:
+    """The text entities are tagged in: the title (if any), a blank line, the body."""
+    title = (article.title or "").strip()
+    return f"{title}{TITLE_SEPARATOR}{article.body}" if title else article.body
+
+
+class EntityTagger:
+    """Tags entities with a loaded spaCy pipeline (see ``model.load_ner``)."""
+
+    def __init__(self, nlp: Language, *, batch_size: int = 32) -> None:
+        self.nlp = nlp
+        self.batch_size = batch_size
+
+    def mentions(self, texts: Sequence[str]) -> list[list[Mention]]:
+        """Mentions per text: the model's spans, trimmed, then propagated within the text."""
+        docs = self.nlp.pipe((restore_case(t) for t in texts), batch_size=self.batch_size)
+        return [propagate(text, model_mentions(doc, text)) for text, doc in zip(texts, docs, strict=True)]
+
+    def tag(self, articles: Sequence[RawArticle]) -> list[list[EntityRef]]:
+        texts = [article_text(a) for a in articles]
+        return [canonical_entities(text, found) for text, found in zip(texts, self.mentions(texts), strict=True)]

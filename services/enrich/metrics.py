@@ -1,0 +1,42 @@
+"""The enrich service's Prometheus metrics (``newsflow_enrich_*``); labels are bounded enums."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prometheus_client import Counter, Histogram
+
+from shared.events import ENTITY_TYPES
+from shared.metrics import init_labels
+
+Outcome = Literal["original", "exact_duplicate", "reprint"]
+OUTCOMES: tuple[Outcome, ...] = ("original", "exact_duplicate", "reprint")
+
+ARTICLES = Counter("newsflow_enrich_articles_total", "Articles enriched and published.")
+OUTCOME = Counter("newsflow_enrich_outcome_total", "Articles by reprint-detection outcome.", ["outcome"])
+CORRECTIONS = Counter(
+    "newsflow_enrich_corrections_total",
+    "Earlier articles republished because their group got an earlier original.",
+)
+ENTITIES = Counter("newsflow_enrich_entities_total", "Entities tagged (one per article and entity).", ["type"])
+NER_SECONDS = Histogram(
+    "newsflow_enrich_ner_seconds",
+    "Time to tag one batch with spaCy and the entity rules.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
+DEDUPE_SECONDS = Histogram(
+    "newsflow_enrich_dedupe_seconds",
+    "Time to decide one batch against the reprint index (lock wait included).",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BATCH_SIZE = Histogram(
+    "newsflow_enrich_batch_size_articles",
+    "Articles per handled batch.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
+
+def init_enrich_metrics() -> None:
+    """Create every labelled series now, so dashboards show 0 rather than no data."""
+    init_labels(OUTCOME, [(outcome,) for outcome in OUTCOMES])
+    init_labels(ENTITIES, [(entity_type,) for entity_type in ENTITY_TYPES])

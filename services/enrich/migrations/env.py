@@ -1,0 +1,6 @@
+"""Alembic environment for the enrich service's schema (run by ``shared.db.run_migrations``)."""
+
+from services.enrich.dedupe.schema import metadata
+from shared.db import run_alembic_env
+
+run_alembic_env(metadata)
