@@ -248,6 +248,7 @@ def _banner(settings: Settings, env: dict[str, str], api_url: str, ready: bool) 
             f"  inbox      {env['NEWSFLOW_INBOX']}   (drop .txt/.html/.json/.jsonl/.gz news files here)",
             f"  API        {api_url}/articles",
             f"  API docs   {api_url}/docs",
+            f"  dashboard  {api_url}/dashboard",
             f"  health     {api_url}/health",
             f"  logs       {settings.data_dir.resolve() / 'logs'}",
             "",

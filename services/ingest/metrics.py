@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.ingest.parsing.errors import FILE_REASONS
-from shared.metrics import init_labels
+from shared.metrics import DEAD_LETTERS, init_labels
 
 CONTENT_TYPES = ("text", "html", "json", "jsonl")
 
@@ -51,3 +51,5 @@ def init_metrics() -> None:
     init_labels(RECORDS_REJECTED, [(reason,) for reason in FILE_REASONS])
     init_labels(FILES_PUBLISHED, [(kind,) for kind in CONTENT_TYPES])
     init_labels(ARTICLES_PUBLISHED, [(kind,) for kind in CONTENT_TYPES])
+    # Every rejected file and bad record is also dead-lettered under its reason code.
+    init_labels(DEAD_LETTERS, [("ingest", reason) for reason in FILE_REASONS])

@@ -6,15 +6,11 @@ acceptance list, then that SIGTERM leaves no process behind.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,74 +18,19 @@ import httpx
 import psutil
 import pytest
 
-from services.embedded import free_port
-from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.conftest import SEEDS_DIR
+from tests.stack import RunningPipeline, start_pipeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-_START_TIMEOUT_SECONDS = 180.0
 _SEEDS_VISIBLE_WITHIN_SECONDS = 15.0
 _EXPECTED_DATES = {"001": "2025-02-04", "002": "2024-11-07", "003": "2024-11-03", "004": "2024-11-08"}
 
 
-@dataclass
-class RunningPipeline:
-    process: subprocess.Popen[bytes]
-    api: str
-    inbox: Path
-    data_dir: Path
-    output: Path
-
-    def run_info(self) -> dict[str, Any]:
-        return json.loads((self.data_dir / "run.json").read_text())
-
-
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Iterator[RunningPipeline]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    port = free_port()
-    env.update(
-        {
-            "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
-            "NEWSFLOW_INBOX": str(tmp_path / "inbox"),
-            "NEWSFLOW_API_PORT": str(port),
-            "PYTHONPATH": str(REPO_ROOT),
-        }
-    )
-    output = tmp_path / "run.out"
-    with output.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    running = RunningPipeline(process, f"http://127.0.0.1:{port}", tmp_path / "inbox", tmp_path / "data", output)
-    try:
-        _wait_until_ready(running)
+    with start_pipeline(tmp_path) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        _dump_logs_on_failure(running)
-
-
-def _wait_until_ready(running: RunningPipeline) -> None:
-    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        assert running.process.poll() is None, f"newsflow run exited early:\n{running.output.read_text()}"
-        if "newsflow is ready" in running.output.read_text(errors="replace"):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"newsflow run did not become ready:\n{running.output.read_text()}")
-
-
-def _dump_logs_on_failure(running: RunningPipeline) -> None:
-    logs = running.data_dir / "logs"
-    if logs.is_dir():
-        for path in sorted(logs.glob("*.log")):
-            sys.stderr.write(f"\n--- {path.name} (tail) ---\n{path.read_text(errors='replace')[-4000:]}\n")
 
 
 def _articles(api: str, **params: str) -> list[dict[str, Any]]:

@@ -102,7 +102,7 @@ def test_malformed_and_poison_messages_are_dead_lettered_and_the_rest_lands(
     for name in ("a.txt", "poison.txt", "b.txt"):
         producer.send(TOPIC_RAW, key=b"k", value=_raw(name).to_bytes()).get(timeout=10)
 
-    loop, stop, thread = _run_loop(kafka_settings, producer, handle)
+    _loop, stop, thread = _run_loop(kafka_settings, producer, handle)
     try:
         _wait_for(lambda: sorted(handled) == ["a.txt", "b.txt"])
         letters = [DeadLetter.model_validate_json(v) for v in _read_all(kafka_settings, TOPIC_DLQ, 2)]

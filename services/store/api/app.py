@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from services.store.api.errors import install_error_handlers
 from services.store.api.observability import RequestMetricsMiddleware
-from services.store.api.routes import articles, entities, health, metrics, stats
+from services.store.api.routes import articles, dashboard, entities, health, metrics, stats
 from services.store.api.schemas import ErrorMessage
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -63,4 +63,5 @@ def create_app(
     app.add_middleware(RequestMetricsMiddleware)
     for module in (health, articles, entities, stats, metrics):
         app.include_router(module.router)
+    app.include_router(dashboard.make_router(settings))
     return app

@@ -1,0 +1,145 @@
+"""``/dashboard``: the pipeline's health on one page, live, with no Prometheus needed.
+
+``/dashboard`` is a static page (Chart.js, served from ``../static`` like the page's own script,
+so it works offline) that polls ``/dashboard/data`` every few seconds. The data route combines
+the sampler's figures (every service's metrics endpoint, read by this process) with the
+archive's totals, latest articles and top entities from the database. The database part is
+optional: when the database is down the page still shows the metrics, and says why the rest is
+missing. None of these routes is in the OpenAPI document (they are a page, not the API).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from services.store.dashboard.figures import Charts, WindowTotals
+from services.store.dashboard.queries import (
+    TOP_ENTITIES_SINCE_HOURS,
+    LatestArticle,
+    TopEntity,
+    latest_articles,
+    top_entities,
+)
+from services.store.dashboard.sampler import Sampler
+from services.store.db.queries.stats import totals
+from shared.config import Settings
+from shared.events import utcnow
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# The only files served from STATIC_DIR, with their media types (no directory listing, no traversal).
+ASSETS = {
+    "chart.umd.min.js": "text/javascript",
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
+}
+ASSET_CACHE_SECONDS = 300
+
+
+class ServiceStatus(BaseModel):
+    service: str
+    address: str
+    up: bool
+    error: str | None = None
+
+
+class ArchiveTotals(BaseModel):
+    articles: int
+    originals: int
+    reprints: int
+    entities: int
+    rejected_files: int
+    dead_letters: int
+    last_stored_at: datetime | None
+
+
+class DashboardData(BaseModel):
+    generated_at: datetime
+    refresh_seconds: float
+    services: list[ServiceStatus]
+    charts: Charts
+    window: WindowTotals
+    archive: ArchiveTotals | None
+    latest_articles: list[LatestArticle]
+    top_entities: list[TopEntity]
+    top_entities_hours: int
+    database_error: str | None = None
+
+
+def make_router(settings: Settings) -> APIRouter:
+    """The dashboard's routes, with a sampler that runs for as long as the app does."""
+    sampler = Sampler(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sampler.start()
+        try:
+            yield
+        finally:
+            sampler.stop()
+
+    router = APIRouter(lifespan=lifespan, include_in_schema=False)
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    def dashboard_page() -> FileResponse:
+        return FileResponse(
+            STATIC_DIR / "dashboard.html", media_type="text/html", headers={"Cache-Control": "no-cache"}
+        )
+
+    @router.get("/dashboard/assets/{name}")
+    def dashboard_asset(name: str) -> FileResponse:
+        media_type = ASSETS.get(name)
+        if media_type is None:
+            raise HTTPException(404, f"No dashboard asset {name!r}; the page uses {', '.join(sorted(ASSETS))}.")
+        return FileResponse(
+            STATIC_DIR / name, media_type=media_type, headers={"Cache-Control": f"max-age={ASSET_CACHE_SECONDS}"}
+        )
+
+    @router.get("/dashboard/data", response_model=DashboardData)
+    def dashboard_data(request: Request) -> DashboardData:
+        sampler.sample_if_due()
+        charts, window, statuses = sampler.view()
+        data = DashboardData(
+            generated_at=utcnow(),
+            refresh_seconds=sampler.interval_seconds,
+            services=[ServiceStatus(**vars(status)) for status in statuses],
+            charts=charts,
+            window=window,
+            archive=None,
+            latest_articles=[],
+            top_entities=[],
+            top_entities_hours=TOP_ENTITIES_SINCE_HOURS,
+        )
+        engine: Engine = request.app.state.engine
+        try:
+            with engine.connect() as conn:
+                t = totals(conn)
+                data.archive = ArchiveTotals(
+                    articles=t["articles"],
+                    originals=t["originals"],
+                    reprints=t["articles"] - t["originals"],
+                    entities=t["entities"],
+                    rejected_files=t["rejected_files"],
+                    dead_letters=t["dead_letters"],
+                    last_stored_at=t["last_stored_at"],
+                )
+                data.latest_articles = latest_articles(conn)
+                data.top_entities = top_entities(conn)
+        except sa_exc.SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            data.database_error = detail[0] if detail else type(exc).__name__
+            log.warning("dashboard: database unavailable", extra={"error": data.database_error})
+        return data
+
+    return router

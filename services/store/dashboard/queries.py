@@ -1,0 +1,86 @@
+"""The dashboard's database side: the latest articles and the most mentioned entities of the last day.
+
+Entity counts are of original articles (reprints folded into their original), as ``/entities``
+counts them; "the last day" is by arrival (``ingested_at``), the clock the pipeline runs on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, text
+
+LATEST_ARTICLES_LIMIT = 10
+TOP_ENTITIES_LIMIT = 10
+TOP_ENTITIES_SINCE_HOURS = 24
+
+_LATEST = text(
+    """
+    SELECT a.article_id, a.title, a.source_file, a.source, a.published_at, a.ingested_at, a.stored_at,
+           a.duplicate_of, a.duplicate_kind,
+           (SELECT count(*) FROM article_entities ae WHERE ae.article_id = a.article_id) AS entity_count
+    FROM articles a
+    ORDER BY a.ingested_at DESC, a.article_id DESC
+    LIMIT :limit
+    """
+)
+
+_TOP_ENTITIES = text(
+    """
+    SELECT e.id, e.name, e.type, count(*) AS articles
+    FROM article_entities ae
+    JOIN articles a ON a.article_id = ae.article_id
+    JOIN entities e ON e.id = ae.entity_id
+    WHERE ae.in_original AND a.ingested_at >= now() - make_interval(hours => :hours)
+    GROUP BY e.id, e.name, e.type
+    ORDER BY articles DESC, e.name, e.id
+    LIMIT :limit
+    """
+)
+
+
+class LatestArticle(BaseModel):
+    id: str
+    title: str | None
+    source_file: str
+    source: str | None
+    published_at: str | None
+    ingested_at: datetime
+    stored_at: datetime
+    duplicate_of: str | None
+    duplicate_kind: str | None
+    entity_count: int
+
+
+class TopEntity(BaseModel):
+    id: str
+    name: str
+    type: str
+    articles: int
+
+
+def latest_articles(conn: Connection, limit: int = LATEST_ARTICLES_LIMIT) -> list[LatestArticle]:
+    rows = conn.execute(_LATEST, {"limit": limit}).mappings()
+    return [
+        LatestArticle(
+            id=row["article_id"],
+            title=row["title"],
+            source_file=row["source_file"],
+            source=row["source"],
+            published_at=row["published_at"].isoformat() if row["published_at"] else None,
+            ingested_at=row["ingested_at"],
+            stored_at=row["stored_at"],
+            duplicate_of=row["duplicate_of"],
+            duplicate_kind=row["duplicate_kind"],
+            entity_count=row["entity_count"],
+        )
+        for row in rows
+    ]
+
+
+def top_entities(
+    conn: Connection, limit: int = TOP_ENTITIES_LIMIT, hours: int = TOP_ENTITIES_SINCE_HOURS
+) -> list[TopEntity]:
+    rows = conn.execute(_TOP_ENTITIES, {"limit": limit, "hours": hours}).mappings()
+    return [TopEntity(id=row["id"], name=row["name"], type=row["type"], articles=row["articles"]) for row in rows]

@@ -1,0 +1,168 @@
+"""The dashboard's arithmetic: readings from real expositions, reset-aware increases, windows and quantiles."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from services.store.dashboard.figures import build_charts, build_window_totals, histogram_quantile
+from services.store.dashboard.history import History, Snapshot
+from services.store.dashboard.readings import reduce_samples
+from services.store.dashboard.sampler import Sampler
+from services.store.dashboard.scrape import Scrape, parse_exposition
+from services.store.dashboard.targets import Target, discover_targets
+from shared.config import Settings
+
+E2E_BUCKETS = (0.5, 1, 2, 5)
+
+
+class FakeEndpoint:
+    """A registry holding a few real newsflow series (of several services), exposed as a process would."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.stored = Counter("newsflow_store_upserts_total", "", ["table"], registry=self.registry)
+        self.outcome = Counter("newsflow_enrich_outcome_total", "", ["outcome"], registry=self.registry)
+        self.backlog = Gauge("newsflow_ingest_inbox_backlog_files", "", registry=self.registry)
+        self.e2e = Histogram("newsflow_store_end_to_end_seconds", "", buckets=E2E_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "newsflow_store_api_requests_total", "", ["route", "method", "status"], registry=self.registry
+        )
+
+    def reading(self) -> dict[str, float]:
+        return reduce_samples(parse_exposition(generate_latest(self.registry).decode()))
+
+
+def test_a_reading_sums_the_series_it_charts_and_splits_by_label() -> None:
+    store = FakeEndpoint()
+    store.stored.labels("articles").inc(3)
+    store.stored.labels("entities").inc(40)
+    store.outcome.labels("reprint").inc()
+    store.backlog.set(7)
+    store.e2e.observe(0.7)
+    store.requests.labels("/articles", "GET", "200").inc(4)
+    store.requests.labels("/articles", "GET", "500").inc()
+    store.requests.labels("/health", "GET", "503").inc(9)
+    reading = store.reading()
+    assert reading["store.articles"] == 3, "only the articles table counts as stored articles"
+    assert reading["outcome.reprint"] == 1
+    assert reading["inbox.backlog"] == 7
+    assert reading["e2e.le.0.5"] == 0 and reading["e2e.le.1.0"] == 1 and reading["e2e.le.+Inf"] == 1
+    assert reading["api.requests"] == 14
+    assert reading["api.errors"] == 1, "a 503 from the /health probe is not a failed request"
+
+
+@pytest.mark.parametrize(("quantile", "expected"), [(0.5, 1.25), (0.25, 0.625), (0.9, 3.5), (0.99, 4.85)])
+def test_quantiles_interpolate_inside_buckets_like_prometheus(quantile: float, expected: float) -> None:
+    # 10 observations: 2 in (0, 0.5], 2 in (0.5, 1], 4 in (1, 2], 2 in (2, 5]. The median's rank 5
+    # falls in (1, 2], one of its four: 1 + (2 - 1) * 1/4 = 1.25, as histogram_quantile() answers.
+    increases = {"e2e.le.0.5": 2, "e2e.le.1": 4, "e2e.le.2": 8, "e2e.le.5": 10, "e2e.le.+Inf": 10}
+    assert histogram_quantile(quantile, increases, "e2e.le") == pytest.approx(expected)
+
+
+def test_a_quantile_beyond_the_last_bound_is_the_last_finite_bound() -> None:
+    increases = {"e2e.le.1": 1, "e2e.le.+Inf": 10}
+    assert histogram_quantile(0.9, increases, "e2e.le") == 1.0
+    assert histogram_quantile(0.5, {"e2e.le.1": 0, "e2e.le.+Inf": 0}, "e2e.le") is None, "no observation"
+
+
+def test_rates_survive_a_restart_and_gaps_are_not_zeros() -> None:
+    history = History(keep_seconds=600)
+    history.add(Snapshot(0, {"a": {"store.articles": 100}}))
+    history.add(Snapshot(10, {"a": {"store.articles": 110}}))
+    history.add(Snapshot(20, {"a": {"store.articles": 4}}))  # restarted: 4 new since
+    history.add(Snapshot(500, {"a": {"store.articles": 6}}))  # long gap: nobody sampled
+    charts = build_charts(history, window_seconds=30)
+    assert charts.throughput["store"] == [None, pytest.approx(1.0), pytest.approx(0.7), None]
+    totals = build_window_totals(history)
+    assert totals.seconds == 500
+
+
+def test_an_endpoint_appearing_contributes_from_its_next_sample() -> None:
+    history = History(keep_seconds=600)
+    history.add(Snapshot(0, {"a": {"enrich.articles": 5}}))
+    history.add(Snapshot(5, {"a": {"enrich.articles": 5}, "b": {"enrich.articles": 50}}))
+    history.add(Snapshot(10, {"a": {"enrich.articles": 6}, "b": {"enrich.articles": 52}}))
+    assert build_charts(history).throughput["enrich"] == [None, 0.0, pytest.approx(0.3)]
+
+
+def test_gauges_sum_lag_over_replicas_but_not_the_shared_inbox() -> None:
+    history = History(keep_seconds=600)
+    history.add(
+        Snapshot(
+            0,
+            {
+                "e1": {"lag.newsflow-enrich": 3},
+                "e2": {"lag.newsflow-enrich": 4},
+                "i1": {"inbox.backlog": 9},
+                "i2": {"inbox.backlog": 8},
+            },
+        )
+    )
+    charts = build_charts(history)
+    assert charts.lag == {"newsflow-enrich": [7]}
+    assert charts.inbox_backlog_files == [9]
+
+
+def test_history_keeps_only_its_window() -> None:
+    history = History(keep_seconds=60)
+    for second in range(0, 200, 5):
+        history.add(Snapshot(second, {"a": {"store.articles": second}}))
+    assert history.snapshots[0].at >= 195 - 60
+    assert len(history.snapshots) == len(history.cumulative)
+    assert history.increase(0, len(history.snapshots) - 1)["store.articles"] == pytest.approx(60)
+
+
+def test_targets_come_from_the_run_file_without_the_store_itself(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, api_port=8123, metrics_targets=["ignored:1"])
+    (tmp_path / "prometheus_targets.json").write_text(
+        json.dumps(
+            [
+                {"targets": ["127.0.0.1:9101"], "labels": {"service": "ingest"}},
+                {"targets": ["127.0.0.1:8123"], "labels": {"service": "store"}},
+                {"targets": ["127.0.0.1:9102"], "labels": {"service": "enrich", "replica": "enrich"}},
+            ]
+        )
+    )
+    assert discover_targets(settings) == [
+        Target("127.0.0.1:9102", "enrich", "enrich"),
+        Target("127.0.0.1:9101", "ingest"),
+    ]
+
+
+def test_targets_fall_back_to_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_METRICS_TARGETS", "ingest:9101, enrich:9102")
+    settings = Settings(data_dir=tmp_path)
+    assert [t.address for t in discover_targets(settings)] == ["enrich:9102", "ingest:9101"]
+
+
+def test_an_unreadable_targets_file_leaves_the_store_alone(tmp_path: Path) -> None:
+    (tmp_path / "prometheus_targets.json").write_text("{not json")
+    assert discover_targets(Settings(data_dir=tmp_path)) == []
+
+
+def test_the_sampler_reports_each_service_and_names_one_that_is_down(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, metrics_targets=["127.0.0.1:1", "127.0.0.1:2"])
+    ingest = CollectorRegistry()
+    Gauge("newsflow_ingest_inbox_backlog_files", "", registry=ingest).set(2)
+    answers = {
+        "127.0.0.1:1": Scrape(parse_exposition(generate_latest(ingest).decode())),
+        "127.0.0.1:2": Scrape(error="http://127.0.0.1:2/metrics: Connection refused"),
+    }
+    now = [1000.0]
+    sampler = Sampler(settings, clock=lambda: now[0], scrape_remote=answers.__getitem__)
+    sampler.sample_if_due()
+    sampler.sample_if_due()  # too soon: shared with the previous one
+    now[0] += sampler.interval_seconds
+    sampler.sample_if_due()
+    charts, _, statuses = sampler.view()
+    assert len(charts.times_ms) == 2
+    assert charts.inbox_backlog_files == [2, 2]
+    by_address = {status.address: status for status in statuses}
+    assert by_address["127.0.0.1:1"].up and by_address["127.0.0.1:1"].service == "ingest", "told by its metrics"
+    assert not by_address["127.0.0.1:2"].up and "refused" in (by_address["127.0.0.1:2"].error or "")
+    assert math.isclose(charts.times_ms[1] - charts.times_ms[0], sampler.interval_seconds * 1000)

@@ -1,0 +1,122 @@
+"""Starting the whole pipeline as a user does (``newsflow run`` as a subprocess), for tests that need it.
+
+Embedded broker and Postgres, a free API port, its own data dir and inbox under the given folder.
+``start_pipeline`` yields once the supervisor printed its "ready" banner and stops everything
+(SIGTERM, then kill) afterwards, printing the services' logs if the test failed in between.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.embedded import free_port
+from tests.conftest import REPO_ROOT, SEEDS_DIR
+
+START_TIMEOUT_SECONDS = 180.0
+STOP_TIMEOUT_SECONDS = 60.0
+_POLL_SECONDS = 0.25
+
+
+@dataclass
+class RunningPipeline:
+    process: subprocess.Popen[bytes]
+    api: str
+    inbox: Path
+    data_dir: Path
+    output: Path
+
+    def run_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = json.loads((self.data_dir / "run.json").read_text())
+        return info
+
+    @property
+    def targets_file(self) -> Path:
+        return self.data_dir / "prometheus_targets.json"
+
+    def drop_seeds(self) -> int:
+        seeds = sorted(SEEDS_DIR.glob("*.txt"))
+        for seed in seeds:
+            shutil.copy(seed, self.inbox / seed.name)
+        return len(seeds)
+
+    def articles(self, **params: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.api}/articles", params={"include_duplicates": "true", "limit": "100", **params})
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    def wait_for_articles(self, count: int, timeout_seconds: float) -> list[dict[str, Any]]:
+        """The stored articles once there are ``count``; fails with what was there after the timeout."""
+        deadline = time.monotonic() + timeout_seconds
+        items: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            items = self.articles()
+            if len(items) >= count:
+                return items
+            time.sleep(_POLL_SECONDS)
+        raise AssertionError(f"{len(items)} of {count} articles stored after {timeout_seconds:.0f} s")
+
+
+@contextmanager
+def start_pipeline(workdir: Path) -> Iterator[RunningPipeline]:
+    """``newsflow run`` on embedded defaults with everything under ``workdir``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    port = free_port()
+    env.update(
+        {
+            "NEWSFLOW_DATA_DIR": str(workdir / "data"),
+            "NEWSFLOW_INBOX": str(workdir / "inbox"),
+            "NEWSFLOW_API_PORT": str(port),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
+    output = workdir / "run.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    running = RunningPipeline(process, f"http://127.0.0.1:{port}", workdir / "inbox", workdir / "data", output)
+    failed = True
+    try:
+        _wait_until_ready(running)
+        yield running
+        failed = False
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if failed:
+            dump_logs(running)
+
+
+def _wait_until_ready(running: RunningPipeline) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        assert running.process.poll() is None, f"newsflow run exited early:\n{running.output.read_text()}"
+        if "newsflow is ready" in running.output.read_text(errors="replace"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"newsflow run did not become ready:\n{running.output.read_text()}")
+
+
+def dump_logs(running: RunningPipeline) -> None:
+    logs = running.data_dir / "logs"
+    if logs.is_dir():
+        for path in sorted(logs.glob("*.log")):
+            sys.stderr.write(f"\n--- {path.name} (tail) ---\n{path.read_text(errors='replace')[-4000:]}\n")
