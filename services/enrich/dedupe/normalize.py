@@ -11,19 +11,12 @@ import hashlib
 import re
 import unicodedata
 
+from shared.text import INVISIBLE_CHARS, QUOTE_CHARS
+
 # Characters mapped away before tokenising; NFKC already folds NBSP and most compatibility forms.
 _TYPOGRAPHY = str.maketrans(
     {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
+        **QUOTE_CHARS,
         "\u00ab": '"',
         "\u00bb": '"',
         "\u2010": "-",
@@ -33,9 +26,7 @@ _TYPOGRAPHY = str.maketrans(
         "\u2014": "-",
         "\u2015": "-",
         "\u2212": "-",
-        "\u00ad": None,  # soft hyphen: invisible, must not split a word
-        "\u200b": None,  # zero-width space
-        "\ufeff": None,  # byte-order mark left inside text
+        **dict.fromkeys(INVISIBLE_CHARS),  # a soft hyphen or zero-width space must not split a word
     }
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\u00a0]*\n\s*")

@@ -5,25 +5,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from shared.text import ASCII_QUOTES, DROP_INVISIBLE
+
 # Spaces that look like a space but break word matching downstream (NBSP, thin, figure...).
 _SPACE_LIKE: Final = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000"), " ")
-# Invisible characters with no meaning in news text. ZWJ/ZWNJ are kept: Arabic and Indic
-# scripts need them.
-_INVISIBLE: Final = dict.fromkeys(map(ord, "\ufeff\u200b\u2060\u00ad"), None)
-_QUOTES: Final = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
-    }
-)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 # A block whose lines are all at most this long (and at least the minimum, but the last)
@@ -35,13 +20,13 @@ WRAPPED_LINE_MIN_CHARS: Final = 40
 def normalise_text(text: str) -> str:
     """LF line endings, plain spaces, no invisible characters, no trailing blanks on lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
-    text = text.translate(_SPACE_LIKE).translate(_INVISIBLE)
+    text = text.translate(_SPACE_LIKE).translate(DROP_INVISIBLE)
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def ascii_quotes(text: str) -> str:
     """Typographic quotes and apostrophes as ASCII ' and " (for titles, which people type)."""
-    return text.translate(_QUOTES)
+    return text.translate(ASCII_QUOTES)
 
 
 def collapse_spaces(text: str) -> str:
