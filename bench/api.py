@@ -42,7 +42,9 @@ from fastapi import FastAPI
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from bench import common
 from services.embedded import free_port
+from services.enrich.entities.mentions import LABEL_TYPES
 from services.store.api.app import create_app
 from services.store.db.session import make_writer_engine
 from services.store.db.writes import upsert_articles
@@ -55,9 +57,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EVAL_DOCS = REPO_ROOT.parent / "shared" / "eval-dev" / "dedupe" / "docs"
 SEEDS_DIR = REPO_ROOT / "seeds"
 CACHE_DIR = REPO_ROOT / ".newsflow" / "bench"
-RESULTS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
-SECTION_START = "<!-- bench/api.py: start -->"
-SECTION_END = "<!-- bench/api.py: end -->"
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "newsflow_bench_api"
@@ -72,17 +71,6 @@ API_READY_SECONDS = 30.0
 TARGET_P99_MS = 50.0
 TARGET_MIX_RPS = 500.0
 SOURCES = ["Reuters", "AP", "AFP", "BBC", "IANS", "PTI", "Dawn", "Bloomberg", "DPA", "Kyodo", "ANSA", "EFE"]
-_SPACY_TYPES = {
-    "PERSON": "PERSON",
-    "ORG": "ORG",
-    "GPE": "LOCATION",
-    "LOC": "LOCATION",
-    "FAC": "LOCATION",
-    "EVENT": "EVENT",
-    "PRODUCT": "PRODUCT",
-    "WORK_OF_ART": "WORK_OF_ART",
-    "LAW": "LAW",
-}
 
 
 # --- corpus --------------------------------------------------------------------------------------
@@ -134,9 +122,9 @@ def load_corpus() -> list[SourceDoc]:
         for text in paragraphs:
             spacy_doc = next(tagged)
             entities = [
-                (_SPACY_TYPES[ent.label_], re.sub(r"[’']s$", "", ent.text).strip(), ent.text)
+                (LABEL_TYPES[ent.label_], re.sub(r"[’']s$", "", ent.text).strip(), ent.text)
                 for ent in spacy_doc.ents
-                if ent.label_ in _SPACY_TYPES and len(ent.text) > 1
+                if ent.label_ in LABEL_TYPES and len(ent.text) > 1
             ]
             out.append(Paragraph(text, entities))
         corpus.append(SourceDoc(title, out))
@@ -408,7 +396,7 @@ def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the API did not become ready")
 
 
-def write_section(
+def write_results(
     results: list[Result],
     *,
     postgres: str,
@@ -420,7 +408,6 @@ def write_section(
 ) -> None:
     verdict = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
-        SECTION_START,
         "## Read API (`bench/api.py`)",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} on this machine ({os.cpu_count()} cores), Postgres "
@@ -451,18 +438,8 @@ def write_section(
         f"mix: {mix.rps:,.0f} requests/s ({verdict(mix.rps > TARGET_MIX_RPS)}).",
         "",
         "Reproduce: `apt-get install wrk`, then `.venv/bin/python -m bench.api` (`--help` for options).",
-        SECTION_END,
     ]
-    section = "\n".join(lines)
-    current = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else "# Benchmarks\n"
-    if SECTION_START in current and SECTION_END in current:
-        before, rest = current.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        updated = before + section + after
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text(updated)
+    common.write_section("api.py", "\n".join(lines))
 
 
 def server_version(url: str) -> str:
@@ -517,7 +494,7 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=15)
     if not args.no_write:
-        write_section(
+        write_results(
             results,
             postgres=server_version(admin_url),
             articles=args.articles,
@@ -526,7 +503,7 @@ def main() -> None:
             connections=args.connections,
             duration=args.duration,
         )
-        print(f"results written to {RESULTS_FILE.relative_to(REPO_ROOT)}")
+        print(f"results written to {common.RESULTS_FILE.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":
