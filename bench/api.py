@@ -121,7 +121,7 @@ def load_corpus() -> list[SourceDoc]:
         out = []
         for text in paragraphs:
             spacy_doc = next(tagged)
-            entities = [
+            entities: list[tuple[str, str, str]] = [
                 (LABEL_TYPES[ent.label_], re.sub(r"[’']s$", "", ent.text).strip(), ent.text)
                 for ent in spacy_doc.ents
                 if ent.label_ in LABEL_TYPES and len(ent.text) > 1

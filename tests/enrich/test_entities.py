@@ -1,11 +1,18 @@
-"""Entity canonicalisation on the seeds and on the cases issue 4 names."""
+"""Entity canonicalisation on the seeds and on the cases issue 4 names, and the entity-quality rules."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from services.enrich.entities.canonical import acronym_definitions
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Span
+
+from services.enrich.entities.aliases import known_entity
+from services.enrich.entities.canonical import acronym_definitions, canonical_entities
 from services.enrich.entities.casing import restore_case
+from services.enrich.entities.mentions import model_mentions, propagate
 from services.enrich.entities.tagger import EntityTagger
 from shared.events import EntityRef
 from shared.identity import entity_id
@@ -117,3 +124,188 @@ def test_acronym_definitions_require_matching_initials() -> None:
     assert found["pakistan tehreek-e-insaf"] == "PTI"
     assert found["balochistan liberation army"] == "BLA"
     assert "the press" not in found
+
+
+# --- Entity-quality rules (issue: case, aliases, brackets, portfolios, stray plural "s") -------
+# The rules are tested on real spaCy Docs whose entity spans are set by hand, so each test pins
+# one rule whatever the statistical model would have found in the sentence.
+
+
+@pytest.fixture(scope="module")
+def blank() -> Language:
+    return spacy.blank("en")
+
+
+def _tag_spans(blank: Language, text: str, spans: list[tuple[str, str]]) -> list[EntityRef]:
+    """Entities of ``text`` as if the model had found ``spans`` ((surface, spaCy label)).
+
+    Each surface is placed at its first whole-word occurrence not already taken by an earlier span.
+    """
+    doc = blank(text)
+    ents: list[Span] = []
+    for surface, label in spans:
+        for match in re.finditer(rf"(?<!\w){re.escape(surface)}(?!\w)", text):
+            span = doc.char_span(match.start(), match.end(), label=label)
+            if span is not None and not any(span.start < e.end and e.start < span.end for e in ents):
+                ents.append(span)
+                break
+        else:
+            raise AssertionError(f"{surface!r} is not a free, token-aligned span of {text!r}")
+    doc.ents = ents
+    return canonical_entities(text, propagate(text, model_mentions(doc, text)))
+
+
+def _by_name(entities: list[EntityRef]) -> dict[str, EntityRef]:
+    return {e.name: e for e in entities}
+
+
+def test_canonical_names_keep_the_case_written(blank: Language) -> None:
+    text = (
+        "Officials at the U.N. and the U.S.S.R. met PML-N leaders and McDonald's executives. "
+        "NATO said the talks would resume, and BHP-GB agreed."
+    )
+    spans = [("U.N.", "ORG"), ("U.S.S.R.", "GPE"), ("PML-N", "ORG"), ("McDonald's", "ORG"), ("NATO", "ORG")]
+    names = set(_by_name(_tag_spans(blank, text, spans)))
+    assert {"United Nations", "Soviet Union", "PML-N", "McDonald", "NATO"} <= names
+    assert not {"U.n.", "Pml-n", "Nato", "Mcdonald"} & names
+
+
+def test_shouted_places_are_recased_but_acronyms_are_not(blank: Language) -> None:
+    text = "BIRMINGHAM, England 1996-08-31\nFIFA fined the club on Saturday.\nTEXAS 5 Cleveland 3"
+    spans = [("BIRMINGHAM", "GPE"), ("FIFA", "ORG"), ("TEXAS", "GPE"), ("Cleveland", "GPE")]
+    by_name = _by_name(_tag_spans(blank, text, spans))
+    assert by_name["Birmingham"].mentions == ["BIRMINGHAM"]
+    assert by_name["Texas"].mentions == ["TEXAS"]
+    assert "FIFA" in by_name
+
+
+def test_body_form_beats_the_headline_form(blank: Language) -> None:
+    text = "LONDON TALKS END\n\nTalks in London ended on Friday."
+    by_name = _by_name(_tag_spans(blank, text, [("LONDON", "GPE"), ("London", "GPE")]))
+    assert by_name["London"].mentions == ["LONDON", "London"]
+
+
+def test_well_known_aliases_are_one_entity_with_every_surface_kept(blank: Language) -> None:
+    text = (
+        "The US and the U.S. Treasury differ. The United States said the U.K. and UK officials agree, "
+        "as does Britain. A U.N. envoy met UN staff."
+    )
+    spans = [("US", "GPE"), ("U.S.", "GPE"), ("United States", "GPE"), ("U.K.", "GPE"), ("UK", "GPE")]
+    spans += [("Britain", "GPE"), ("U.N.", "ORG"), ("UN", "GPE")]
+    by_name = _by_name(_tag_spans(blank, text, spans))
+    us = by_name["United States"]
+    assert us.type == "LOCATION" and us.mentions == ["US", "U.S.", "United States"] and us.count == 3
+    assert us.id == entity_id("LOCATION", "United States")
+    assert sorted(by_name["United Kingdom"].mentions) == ["Britain", "U.K.", "UK"]
+    un = by_name["United Nations"]
+    assert un.type == "ORG" and sorted(un.mentions) == ["U.N.", "UN"], "the alias table fixes the type too"
+    assert not {"US", "U.S.", "UK", "U.K.", "UN", "U.N."} & set(by_name)
+
+
+@pytest.mark.parametrize(
+    ("form", "name"),
+    [
+        ("U.S.", "United States"),
+        ("USA", "United States"),
+        ("United States of America", "United States"),
+        ("UNITED STATES", "United States"),
+        ("Islamic Republic of Iran", "Iran"),
+        ("Viet Nam", "Vietnam"),
+        ("Russian Federation", "Russia"),
+        ("E.U.", "European Union"),
+    ],
+)
+def test_alias_table_names(form: str, name: str) -> None:
+    found = known_entity(form)
+    assert found is not None and found.name == name
+
+
+@pytest.mark.parametrize("form", ["Us", "us", "Un", "IN", "CAN", "Paris"])
+def test_alias_table_leaves_words_and_other_names_alone(form: str) -> None:
+    assert known_entity(form) is None
+
+
+def test_a_persons_name_wins_over_a_country_alias(blank: Language) -> None:
+    text = "Michael Jordan scored 40 points. Jordan then left the court."
+    by_name = _by_name(_tag_spans(blank, text, [("Michael Jordan", "PERSON"), ("Jordan", "GPE")]))
+    assert by_name["Michael Jordan"].mentions == ["Michael Jordan", "Jordan"]
+    assert "Jordan" not in by_name
+
+
+def test_an_unbalanced_bracket_never_ends_up_in_a_name(blank: Language) -> None:
+    text = "Pakistan's Foreign Ministry (FO) on Thursday denied it. The FO said more later."
+    by_name = _by_name(_tag_spans(blank, text, [("Pakistan", "GPE"), ("Foreign Ministry (FO", "ORG")]))
+    ministry = by_name["Foreign Ministry"]
+    assert ministry.type == "ORG" and ministry.mentions == ["Foreign Ministry", "FO"] and ministry.count == 3
+
+    text = "Seeds: 3 - Lindsay) Davenport (U.S.) and the Oval (London ground."
+    names = set(_by_name(_tag_spans(blank, text, [("Lindsay) Davenport", "PERSON"), ("Oval (London", "FAC")])))
+    assert {"Davenport", "Oval"} <= names
+    assert not any(c in n for n in names for c in "()")
+
+
+def test_a_trailing_gloss_in_brackets_is_not_part_of_the_name(blank: Language) -> None:
+    text = "Hizbollah (Party of God) guerrillas attacked."
+    by_name = _by_name(_tag_spans(blank, text, [("Hizbollah (Party of God)", "ORG")]))
+    assert by_name["Hizbollah"].mentions == ["Hizbollah"]
+
+
+def test_acronym_definitions_by_initials_or_by_letters() -> None:
+    found = acronym_definitions(
+        "Germany's Interior Ministry (BMI), the Foreign Ministry (FO), "
+        "the Federal Bureau of Investigation (FBI) and Reuters (RTRS)."
+    )
+    # Letters-only matches keep the long form as the name; initials keep the acronym.
+    assert found["fo"] == "Foreign Ministry" and found["foreign ministry"] == "Foreign Ministry"
+    assert found["rtrs"] == "Reuters"
+    assert found["federal bureau of investigation"] == "FBI" and found["fbi"] == "FBI"
+    assert "bmi" not in found, "B is not the first letter of Interior Ministry"
+    found = acronym_definitions("The National Bank of Romania (BNR) and Al Unser Jr (U.S.) and Riyadh (Reuters).")
+    assert found == {}, "a letters match may not drop name words, nor claim a well-known name"
+
+
+def test_bare_portfolio_words_are_titles_not_organisations(blank: Language) -> None:
+    text = (
+        "Defence Minister Khawaja Asif met Home Secretary Jane Doe and the Minister of Health. "
+        "The Trade Minister spoke, and the Interior Ministry and Pakistan Minister Ali agreed."
+    )
+    spans = [("Defence", "ORG"), ("Khawaja Asif", "PERSON"), ("Home", "ORG"), ("Jane Doe", "PERSON")]
+    spans += [("Health", "ORG"), ("Trade Minister", "ORG"), ("Interior", "ORG"), ("Pakistan", "GPE")]
+    by_name = _by_name(_tag_spans(blank, text, spans))
+    assert not {"Defence", "Home", "Health", "Trade Minister", "Trade", "Interior"} & set(by_name)
+    assert by_name["Interior Ministry"].type == "ORG", "before Ministry the portfolio names the ministry"
+    assert by_name["Pakistan"].type == "LOCATION", "only portfolio words are titles"
+    assert {"Khawaja Asif", "Jane Doe"} <= set(by_name)
+
+
+def test_stray_plural_s_links_to_the_person(blank: Language) -> None:
+    text = "Responding to Defense Minister Khawaja Asifs' statement, Qaiser said: Asif is wrong."
+    by_name = _by_name(_tag_spans(blank, text, [("Khawaja Asifs", "PERSON"), ("Asif", "PERSON")]))
+    asif = by_name["Khawaja Asif"]
+    assert asif.type == "PERSON" and asif.mentions == ["Khawaja Asifs", "Asif"] and asif.count == 2
+    assert "Khawaja Asifs" not in by_name
+
+    text = "Maria Lopez won. Later Maria Lopezs team celebrated."
+    by_name = _by_name(_tag_spans(blank, text, [("Maria Lopez", "PERSON"), ("Maria Lopezs", "PERSON")]))
+    assert by_name["Maria Lopez"].mentions == ["Maria Lopez", "Maria Lopezs"]
+
+
+def test_names_that_end_in_s_keep_it(blank: Language) -> None:
+    text = "Prince William watched. Venus Williams' serve won; Venus Williams said so. Harris' plan failed."
+    spans = [("William", "PERSON"), ("Venus Williams", "PERSON"), ("Harris", "PERSON")]
+    names = set(_by_name(_tag_spans(blank, text, spans)))
+    assert {"William", "Venus Williams", "Harris"} <= names
+    assert "Venus William" not in names and "Harri" not in names
+
+
+def test_seeds_entity_quality(tagger: EntityTagger, seed_texts: dict[str, str]) -> None:
+    tagged = dict(zip(seed_texts, tagger.tag([seed_article(n, t) for n, t in seed_texts.items()]), strict=True))
+    by_seed = {name[:3]: _by_name(entities) for name, entities in tagged.items()}
+    assert {"U.S.", "United States"} <= set(by_seed["000"]["United States"].mentions)
+    assert by_seed["003"]["United Nations"].type == "ORG" and "U.N." in by_seed["003"]["United Nations"].mentions
+    assert "PML-N" in by_seed["002"]
+    assert "Khawaja Asifs" in by_seed["002"]["Khawaja Asif"].mentions
+    assert set(by_seed["004"]["Foreign Ministry"].mentions) == {"Foreign Ministry", "FO"}
+    for entities in by_seed.values():
+        assert not {"U.s.", "U.n.", "Pml-n", "US", "U.S.", "Defence", "Defense", "Interior"} & set(entities)
+        assert not [n for n in entities if n.count("(") != n.count(")")]

@@ -2,8 +2,10 @@
 
 A *mention* is a span of the article text with a type. spaCy's spans are trimmed to what a
 reader would call the name (no leading "the", no title such as "Mr" or "Defence Minister", no
-trailing possessive or score), then every further occurrence of a tagged name in the same
-article is tagged too (the small model often finds "Simmons" once and misses it twice).
+trailing possessive or score, no half of a parenthesis), then every further occurrence of a
+tagged name in the same article is tagged too (the small model often finds "Simmons" once and
+misses it twice). A bare portfolio word before a title ("Defence" of "Defence Minister") is a
+title, not an organisation, and is dropped; before "Ministry" it is the ministry's name.
 """
 
 from __future__ import annotations
@@ -136,6 +138,56 @@ DATELINE = re.compile(
     r"(?=,?[ \t]*(?:\d{4}-\d{2}-\d{2}|\([A-Za-z][\w .-]*\)[ \t]*[-–—:]|:[ \t]))",
     re.MULTILINE,
 )
+# A name is never cut inside brackets: "Foreign Ministry (FO" is "Foreign Ministry".
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = {v: k for k, v in _OPENERS.items()}
+# Government portfolios: a bare one is half of a title ("Interior Minister") or of a ministry's
+# name ("Interior Ministry"), never an organisation on its own. Compared case-insensitively.
+PORTFOLIO_WORDS = frozenset(
+    {
+        "affairs",
+        "agriculture",
+        "commerce",
+        "communications",
+        "culture",
+        "defence",
+        "defense",
+        "development",
+        "economy",
+        "education",
+        "energy",
+        "environment",
+        "finance",
+        "foreign",
+        "health",
+        "home",
+        "housing",
+        "industry",
+        "information",
+        "interior",
+        "justice",
+        "labor",
+        "labour",
+        "planning",
+        "railways",
+        "security",
+        "sport",
+        "sports",
+        "state",
+        "tourism",
+        "trade",
+        "transport",
+        "treasury",
+        "welfare",
+    }
+)
+# The title words that make a portfolio half of a person's title, and the ministry words that
+# make it half of an organisation's name (the mention is widened to "Defence Ministry").
+_TITLE_AFTER = re.compile(r"[ \t]+(?:Minister|Secretary|Chief)\b", re.IGNORECASE)
+_TITLE_BEFORE = re.compile(r"\b(?:Minister|Secretary)[ \t]+(?:of|for)[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
+_MINISTRY_AFTER = re.compile(r"[ \t]+(?:Ministry|Department)\b", re.IGNORECASE)
+_TITLE_WORDS = frozenset({"minister", "secretary"})
+_TITLE_BEFORE_CHARS = 40  # "Secretary of the " and then some: how far back to look for the title
 # A name never ends with a number ("G. Kersey 63" in a scorecard is Kersey with a score).
 _TRAILING_NUMBER = re.compile(r"(?:\s+[\d.,/-]+)+$")
 
@@ -152,14 +204,21 @@ class Mention:
     from_model: bool = True
 
 
-def _trim(text: str, start: int, end: int, entity_type: EntityType) -> tuple[int, int]:
-    """Shrink [start, end) of ``text`` to the name itself."""
+def _strip_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without punctuation or space at either edge, an abbreviation's final "." kept."""
     while start < end and text[start] in _EDGE_JUNK:
         start += 1
     while end > start and text[end - 1] in _EDGE_JUNK:
         if text[end - 1] == "." and _ABBREVIATION_END.search(text, start, end):
             break
         end -= 1
+    return start, end
+
+
+def _trim(text: str, start: int, end: int, entity_type: EntityType) -> tuple[int, int]:
+    """Shrink [start, end) of ``text`` to the name itself."""
+    start, end = _strip_edges(text, start, end)
+    start, end = _strip_edges(text, *_balance_brackets(text, start, end))
     span = text[start:end]
     numbered = _TRAILING_NUMBER.search(span)
     if numbered:
@@ -179,11 +238,23 @@ def _trim(text: str, start: int, end: int, entity_type: EntityType) -> tuple[int
                 start += 1
             continue
         break
-    while end > start and text[end - 1] in _EDGE_JUNK:
-        if text[end - 1] == "." and _ABBREVIATION_END.search(text, start, end):
-            break
-        end -= 1
-    return start, end
+    return _strip_edges(text, start, end)
+
+
+def _balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without an unbalanced bracket: cut before an unclosed opener, after a stray closer."""
+    open_at: list[int] = []
+    for i in range(start, end):
+        char = text[i]
+        if char in _OPENERS:
+            open_at.append(i)
+        elif char in _CLOSERS:
+            if open_at and text[open_at[-1]] == _CLOSERS[char]:
+                open_at.pop()
+            else:
+                # Whatever precedes a stray ")" belongs to the parenthesis, not to the name.
+                start, open_at = i + 1, []
+    return (start, open_at[0]) if open_at else (start, end)
 
 
 def dateline_mentions(original: str) -> list[Mention]:
@@ -229,6 +300,11 @@ def _spacy_mentions(doc: Doc, original: str) -> list[Mention]:
         if entity_type is None:
             continue
         start, end = _trim(original, ent.start_char, ent.end_char, entity_type)
+        if _is_portfolio_title(original, start, end):
+            continue
+        ministry = _MINISTRY_AFTER.match(original, end)
+        if ministry and _is_portfolio(original[start:end]):
+            end, entity_type = ministry.end(), "ORG"
         surface = original[start:end]
         # A span across a line break or a spaced dash joins two things ("Romania - Cosmin Contra").
         if "\n" in surface or " - " in surface:
@@ -237,6 +313,28 @@ def _spacy_mentions(doc: Doc, original: str) -> list[Mention]:
             continue
         found.append(Mention(start, end, surface, entity_type))
     return found
+
+
+def _portfolio_words(span: str) -> list[str]:
+    return [_TRAILING_POSSESSIVE.sub("", w).casefold() for w in span.split()]
+
+
+def _is_portfolio(span: str) -> bool:
+    """Only portfolio words: "Defence", "Foreign Affairs"."""
+    words = _portfolio_words(span)
+    return bool(words) and all(w in PORTFOLIO_WORDS for w in words)
+
+
+def _is_portfolio_title(original: str, start: int, end: int) -> bool:
+    """A title, not a name: "Defence" before "Minister", after "Secretary of", or "Interior Minister" itself."""
+    words = _portfolio_words(original[start:end])
+    if len(words) > 1 and words[-1] in _TITLE_WORDS and _is_portfolio(" ".join(words[:-1])):
+        return True
+    if not _is_portfolio(original[start:end]):
+        return False
+    return bool(
+        _TITLE_AFTER.match(original, end) or _TITLE_BEFORE.search(original, max(0, start - _TITLE_BEFORE_CHARS), start)
+    )
 
 
 def propagate(original: str, mentions: list[Mention]) -> list[Mention]:
