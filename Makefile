@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: run test lint typecheck install system-deps clean bench help
+.PHONY: run test lint typecheck audit install system-deps clean bench help
 
 help:
 	@echo "make run    - start the whole pipeline on embedded defaults (broker + Postgres included)"
 	@echo "make test   - install, lint, type-check and run the test suite"
 	@echo "make bench  - run the benchmarks (see docs/benchmarks.md)"
+	@echo "make audit  - check the pinned dependencies for known vulnerabilities (pip-audit)"
 
 # Reinstall only when the dependency list or the constraints change.
 $(STAMP): pyproject.toml constraints.txt
@@ -20,9 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Debian tools some tests drive (promtool for the Prometheus config). Installed when missing and
-# we are root with apt (as in CI); elsewhere those tests skip and say why.
-SYSTEM_TOOLS := promtool:prometheus
+# Debian tools some tests drive (promtool for the Prometheus config; prometheus and chromium for the
+# metrics and dashboard tests). Installed when missing and we are root with apt (as in CI);
+# elsewhere those tests skip and say why.
+SYSTEM_TOOLS := promtool:prometheus prometheus:prometheus chromium:chromium
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
@@ -43,7 +45,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared services deploy
 
-test: system-deps lint typecheck
+# Known vulnerabilities in the pinned dependencies (pip-audit over constraints.txt; needs network).
+# Where no vulnerability service answers it warns and passes; AUDIT_STRICT=1 makes that an error.
+audit: $(STAMP)
+	$(BIN)/python -m deploy.audit
+
+test: system-deps lint typecheck audit
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

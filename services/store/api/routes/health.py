@@ -6,28 +6,16 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
 from services.store.api.deps import ConsumerStatuses
+from services.store.api.probe import probe_of
 from services.store.api.schemas import ComponentHealth, Health
-from services.store.db.queries.stats import database_answers
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
 # The articles consumer must be consuming; the others may still be joining their group.
 REQUIRED_CONSUMER = "articles"
-
-
-def _database_health(engine: Engine) -> ComponentHealth:
-    try:
-        with engine.connect() as conn:
-            database_answers(conn)
-    except sa_exc.SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return ComponentHealth(state="down", detail=detail[0] if detail else type(exc).__name__)
-    return ComponentHealth(state="ok")
 
 
 def _problem(name: str, state: str, detail: str) -> str | None:
@@ -45,7 +33,8 @@ def _problem(name: str, state: str, detail: str) -> str | None:
     responses={503: {"model": Health, "description": "Degraded: the reason says what is wrong."}},
 )
 def health_route(request: Request, consumers: ConsumerStatuses) -> Health | JSONResponse:
-    database = _database_health(request.app.state.engine)
+    # Bounded: a stalled server must make /health say so, not hang it.
+    database = probe_of(request.app).check()
     problems = [] if database.state == "ok" else [f"database: {database.detail}"]
     reported: dict[str, ComponentHealth] = {}
     for name, status in consumers.items():
