@@ -25,3 +25,8 @@ def article_id(source_file: str, sha256: str, part: int = 0) -> str:
 def entity_id(entity_type: str, canonical_name: str) -> str:
     """One id per canonical name and type, whichever article or replica tags it."""
     return str(uuid.uuid5(_NAMESPACE, f"entity\x00{entity_type}\x00{canonical_name.casefold()}"))
+
+
+def story_id(founding_article_id: str) -> str:
+    """The id of the story an article started: every replica deciding the same way names it the same."""
+    return str(uuid.uuid5(_NAMESPACE, f"story\x00{founding_article_id}"))

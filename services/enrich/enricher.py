@@ -1,9 +1,10 @@
-"""The enrich work for a batch, without Kafka: entities, reprint links, enriched events.
+"""The enrich work for a batch, without Kafka: entities, reprint links, stories, enriched events.
 
 Entities are tagged first, for the whole batch at once and outside any lock (the expensive
 part). Reprint decisions then run against the durable index under its lock (see
-``dedupe.detector``). The result holds one event per article of the batch, plus corrections:
-earlier articles whose group got an earlier original, to republish with their new link.
+``dedupe.detector``), and story assignment right after them in the same locked transaction (see
+``stories.assigner``). The result holds one event per article of the batch, plus corrections:
+earlier articles whose group got an earlier original, to republish with their new link and story.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from services.enrich import metrics
-from services.enrich.dedupe.detector import DedupeItem, ReprintDetector
+from services.enrich.dedupe.detector import DedupeItem, DedupeResult, ReprintDetector
 from services.enrich.dedupe.fingerprint import TextFingerprint
 from services.enrich.dedupe.index import Regrouped, as_kind
 from services.enrich.entities.tagger import EntityTagger
+from services.enrich.stories import metrics as story_metrics
+from services.enrich.stories.assigner import StoryAssigner, StoryItem, StoryResult
 from shared.events import DuplicateLink, EnrichedArticle, RawArticle, utcnow
 
 
@@ -35,13 +40,19 @@ class EnrichResult:
 
 
 class Enricher:
-    """Tags entities and links reprints for batches of raw articles."""
+    """Tags entities, links reprints and assigns stories for batches of raw articles."""
 
     def __init__(
-        self, tagger: EntityTagger, detector: ReprintDetector, *, clock: Callable[[], datetime] = utcnow
+        self,
+        tagger: EntityTagger,
+        detector: ReprintDetector,
+        *,
+        stories: StoryAssigner | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.tagger = tagger
         self.detector = detector
+        self.stories = stories or StoryAssigner()
         self.clock = clock
 
     def enrich(self, batch: Sequence[RawArticle]) -> EnrichResult:
@@ -62,16 +73,36 @@ class Enricher:
             DedupeItem(article.article_id, article.ingested_at, text, _pack(draft))
             for article, text, draft in zip(batch, fingerprints, drafts, strict=True)
         ]
+        story_items = [StoryItem.of(article, found) for article, found in zip(batch, entities, strict=True)]
         started = time.perf_counter()
-        decided = self.detector.decide(items)
+        decided, stories = self.detector.decide_then(
+            items, lambda conn, links: self._assign_stories(conn, story_items, links)
+        )
         metrics.DEDUPE_SECONDS.observe(time.perf_counter() - started)
 
         published = [
-            draft.model_copy(update={"duplicate": decided.links[draft.article.article_id]}) for draft in drafts
+            draft.model_copy(
+                update={
+                    "duplicate": decided.links[draft.article.article_id],
+                    "story_id": stories.stories.get(draft.article.article_id),
+                }
+            )
+            for draft in drafts
         ]
-        corrections = [_corrected(moved, now) for moved in decided.corrections]
+        corrections = [
+            _corrected(moved, now, stories.corrections.get(moved.article_id)) for moved in decided.corrections
+        ]
         _count(published, len(corrections))
+        story_metrics.record(stories)
         return EnrichResult(published, corrections)
+
+    def _assign_stories(self, conn: Connection, items: list[StoryItem], decided: DedupeResult) -> StoryResult:
+        started = time.perf_counter()
+        roots = {article: link.duplicate_of if link else None for article, link in decided.links.items()}
+        moved = [(m.article_id, m.root_id) for m in decided.corrections]
+        result = self.stories.assign(conn, items, roots, moved)
+        story_metrics.STORY_SECONDS.observe(time.perf_counter() - started)
+        return result
 
 
 def _pack(event: EnrichedArticle) -> bytes:
@@ -79,7 +110,7 @@ def _pack(event: EnrichedArticle) -> bytes:
     return zlib.compress(event.to_bytes())
 
 
-def _corrected(moved: Regrouped, now: datetime) -> EnrichedArticle:
+def _corrected(moved: Regrouped, now: datetime, story: str | None) -> EnrichedArticle:
     stored = EnrichedArticle.model_validate_json(zlib.decompress(moved.event))
     link = None
     if moved.root_id != moved.article_id:
@@ -88,7 +119,7 @@ def _corrected(moved: Regrouped, now: datetime) -> EnrichedArticle:
             kind=as_kind(moved.kind) or "reprint",
             similarity=1.0 if moved.similarity is None else min(1.0, max(0.0, moved.similarity)),
         )
-    return stored.model_copy(update={"duplicate": link, "enriched_at": now})
+    return stored.model_copy(update={"duplicate": link, "story_id": story or stored.story_id, "enriched_at": now})
 
 
 def _count(published: list[EnrichedArticle], corrections: int) -> None:

@@ -13,6 +13,7 @@ from services.enrich.entities.model import load_ner
 from services.enrich.entities.tagger import EntityTagger
 from services.enrich.handler import EnrichHandler
 from services.enrich.metrics import init_enrich_metrics
+from services.enrich.stories.metrics import init_story_metrics
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import make_engine
@@ -31,6 +32,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     database_url = settings.require_database()
     ensure_topics(settings)
     init_enrich_metrics()
+    init_story_metrics()
     serve_metrics(settings.metrics_host, settings.enrich_metrics_port)
     nlp = load_ner(settings.spacy_model)
     engine = make_engine(database_url, application_name="newsflow-enrich")
@@ -59,9 +61,11 @@ def run(settings: Settings, stop: threading.Event) -> None:
 def _require_schema(engine: Engine) -> None:
     """Fail at start-up, with the fix, when the enrich migrations were not applied."""
     with engine.connect() as conn:
-        present = conn.execute(text("SELECT to_regclass('enrich.articles')")).scalar()
-    if present is None:
+        present = conn.execute(
+            text("SELECT to_regclass('enrich.articles') IS NOT NULL AND to_regclass('enrich.stories') IS NOT NULL")
+        ).scalar()
+    if not present:
         raise RuntimeError(
-            "The enrich schema is missing from the database: run `newsflow migrate` "
+            "The enrich schema is missing or out of date in the database: run `newsflow migrate` "
             "(or `newsflow migrate --service enrich`) before starting enrich."
         )

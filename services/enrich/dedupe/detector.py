@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 BOILERPLATE_MIN_STORIES = 3
 # Candidates verified exactly per article, the ones sharing the most anchors with it.
 MAX_CANDIDATES_PER_ARTICLE = 10
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,16 @@ class ReprintDetector:
         self.index = index or DedupeIndex()
 
     def decide(self, items: Sequence[DedupeItem]) -> DedupeResult:
+        return self.decide_then(items, lambda _conn, _result: None)[0]
+
+    def decide_then(
+        self, items: Sequence[DedupeItem], then: Callable[[Connection, DedupeResult], T]
+    ) -> tuple[DedupeResult, T]:
+        """Decide, then run ``then`` in the same locked transaction (story assignment builds on the links)."""
         with self.engine.begin() as conn:
             self.index.lock(conn)
-            return _BatchDecision(self.index, conn).run(items)
+            result = _BatchDecision(self.index, conn).run(items)
+            return result, then(conn, result)
 
 
 class _BatchDecision:

@@ -1,0 +1,116 @@
+"""What story assignment compares: an article's salient terms and entities as sparse weighted vectors.
+
+- *Terms* are the content words of the headline and body (case-folded, stop words, numbers and
+  one- or two-letter tokens left out), hashed to signed 64-bit keys. Headline words count
+  ``TITLE_TERM_WEIGHT`` times: a headline names what the story is about. Weights are
+  sublinear term frequency times the inverse document frequency the durable index has counted
+  so far (``idf``), and only the ``ARTICLE_TERMS`` heaviest terms are kept.
+- *Entities* are the tagged entity ids, weighted by sublinear mention count and by type: a
+  person or an organisation says more about which event an article reports than a country does.
+
+Both vectors are L2-normalised, so a story's centroid is the plain sum of its articles' vectors
+and cosine similarity to it is a dot product over the norm. Everything here is pure and cheap;
+it runs outside the index lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import TypeVar
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from services.enrich.dedupe.normalize import words
+from shared.events import EntityRef, EntityType, RawArticle
+
+# The heaviest terms an article keeps; the long tail of a text says little about its event.
+ARTICLE_TERMS = 60
+TITLE_TERM_WEIGHT = 2
+# Documents counted before the index's IDF is trusted fully (see ``idf``).
+IDF_WARM_UP_DOCUMENTS = 500
+MIN_TERM_CHARS = 3
+# How much one entity of each type says about the event (a country is shared by many events).
+ENTITY_TYPE_WEIGHTS: dict[EntityType, float] = {
+    "PERSON": 1.0,
+    "ORG": 1.0,
+    "EVENT": 1.0,
+    "LAW": 1.0,
+    "WORK_OF_ART": 1.0,
+    "PRODUCT": 0.8,
+    "LOCATION": 0.5,
+}
+# Stop words plus words every news article uses whatever it reports.
+_NEWS_STOP_WORDS = frozenset(
+    {"said", "says", "told", "according", "year", "years", "new", "people", "time", "including", "reported"}
+)
+_STOP = frozenset(STOP_WORDS) | _NEWS_STOP_WORDS
+
+SparseVector = dict[int, float]
+K = TypeVar("K", int, str)
+
+
+def key_of(namespace: str, value: str) -> int:
+    """A signed 64-bit key (Postgres ``bigint``) for a term or an entity id."""
+    digest = hashlib.blake2b(f"{namespace}\x00{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def term_counts(article: RawArticle) -> Counter[int]:
+    """Term key -> weighted count over the headline and the body."""
+    counts: Counter[int] = Counter()
+    for text, weight in ((article.title or "", TITLE_TERM_WEIGHT), (article.body, 1)):
+        for word in words(text):
+            if len(word) >= MIN_TERM_CHARS and word not in _STOP and not word.isdigit():
+                counts[key_of("t", word)] += weight
+    return counts
+
+
+def idf(document_frequency: int, documents: int) -> float:
+    """Smoothed inverse document frequency, phased in over the first ``IDF_WARM_UP_DOCUMENTS``.
+
+    On a young index every shared term has a high document frequency *because* the few articles
+    seen so far are about the same events: a raw IDF then punishes exactly the words two
+    articles of one story share. Below the warm-up count the weight blends towards 1 (plain
+    term frequency, stop words removed).
+    """
+    raw = math.log((documents + 1) / (document_frequency + 1)) + 1.0
+    confidence = min(1.0, documents / IDF_WARM_UP_DOCUMENTS)
+    return confidence * raw + (1.0 - confidence)
+
+
+def normalised(vector: Mapping[K, float]) -> dict[K, float]:
+    norm = math.sqrt(sum(w * w for w in vector.values()))
+    return {k: w / norm for k, w in vector.items()} if norm > 0 else {}
+
+
+def term_vector(counts: Mapping[int, int], df: Mapping[int, int], documents: int) -> SparseVector:
+    """The article's ``ARTICLE_TERMS`` heaviest terms, tf-idf weighted and L2-normalised."""
+    weighted = {t: (1.0 + math.log(c)) * idf(df.get(t, 0), documents) for t, c in counts.items()}
+    top = sorted(weighted.items(), key=lambda item: (-item[1], item[0]))[:ARTICLE_TERMS]
+    return normalised(dict(top))
+
+
+def entity_vector(entities: list[EntityRef]) -> dict[str, float]:
+    """Entity id -> weight, L2-normalised."""
+    weights = {e.id: (1.0 + math.log(e.count)) * ENTITY_TYPE_WEIGHTS.get(e.type, 1.0) for e in entities}
+    return normalised(weights)
+
+
+def cosine(a: Mapping[K, float], b: Mapping[K, float]) -> float:
+    """Cosine of a normalised vector ``a`` and any vector ``b``."""
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(w * b.get(k, 0.0) for k, w in a.items())
+    if dot == 0.0:
+        return 0.0
+    norm_a = math.sqrt(sum(w * w for w in a.values()))
+    norm_b = math.sqrt(sum(w * w for w in b.values()))
+    return dot / (norm_a * norm_b)
+
+
+def actors(entities: list[EntityRef]) -> frozenset[str]:
+    """The entities that act in an event (everything but places): two reports of one event share one."""
+    return frozenset(e.id for e in entities if e.type != "LOCATION")
