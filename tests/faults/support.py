@@ -37,6 +37,7 @@ HTTP_TIMEOUT_SECONDS: Final = 10.0
 # Words of a generated article taken from the seeds (paragraphs of whole sentences).
 SENTENCES_PER_ARTICLE: Final = 8
 SENTENCES_PER_PARAGRAPH: Final = 3
+OWN_PASSAGE_WORDS: Final = 60
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout_seconds: float = FLOW_TIMEOUT_SECONDS) -> None:
@@ -198,19 +199,26 @@ class ArticleFile:
 
 
 def make_articles(count: int, *, prefix: str, seed: int = 7) -> list[ArticleFile]:
-    """``count`` distinct articles: seed sentences shuffled, and a unique reference line each.
+    """``count`` distinct articles: seed sentences shuffled, a unique reference line and a passage of their own.
 
-    The unique line gives each article its own content (and shingles), so none is a copy of another.
+    Shuffled seed sentences alone make articles that share most of their text with many others
+    (as if every article were a collage of the same quotes), which reprint detection rightly treats
+    as shared material. Real articles also have their own reporting: the own passage (seed words
+    drawn at random) gives each article content no other article has, so none is a copy of another
+    and a reprint of it is recognisable.
     """
     pool = seed_sentences()
+    vocabulary = sorted({word for sentence in pool for word in sentence.split()})
     rng = random.Random(f"{prefix}-{seed}")
     files = []
     for index in range(count):
         reference = f"{prefix}-{index:05d}-{rng.getrandbits(40):010x}"
         picked = rng.sample(pool, SENTENCES_PER_ARTICLE)
+        own_passage = " ".join(rng.choice(vocabulary) for _ in range(OWN_PASSAGE_WORDS)) + "."
         paragraphs = [
             f"Desk note {reference}: this report was filed by correspondent number {index} of the {prefix} "
             f"bureau for edition {rng.randrange(10_000)}.",
+            own_passage,
             *(
                 " ".join(picked[i : i + SENTENCES_PER_PARAGRAPH])
                 for i in range(0, len(picked), SENTENCES_PER_PARAGRAPH)
