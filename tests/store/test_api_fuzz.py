@@ -28,6 +28,8 @@ OPERATIONS = [
     "GET /articles/{article_id}",
     "GET /entities",
     "GET /entities/{entity_key}",
+    "GET /stories",
+    "GET /stories/{story_id}",
     "GET /stats",
 ]
 CHECKS = [

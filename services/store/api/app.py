@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from services.store.api.errors import install_error_handlers
 from services.store.api.observability import RequestMetricsMiddleware
-from services.store.api.routes import articles, dashboard, entities, health, metrics, stats
+from services.store.api.routes import articles, dashboard, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -61,7 +61,7 @@ def create_app(
     app.state.consumer_statuses = statuses
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware)
-    for module in (health, articles, entities, stats, metrics):
+    for module in (health, articles, entities, stories, stats, metrics):
         app.include_router(module.router)
     app.include_router(dashboard.make_router(settings))
     return app

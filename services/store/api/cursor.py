@@ -57,7 +57,7 @@ def decode_cursor(token: str, *, resource: str, sort: str) -> tuple[Any, str]:
 
 def _decode_key(sort: str, key: Any, token: str) -> Any:
     bad = ParameterError("cursor", "not a cursor issued by this API", token)
-    if sort in ("-ingested_at", "ingested_at"):
+    if sort in ("-ingested_at", "ingested_at", "-last_ingested_at"):
         if not isinstance(key, str):
             raise bad
         try:

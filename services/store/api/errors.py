@@ -34,6 +34,7 @@ ALLOWED: dict[str, str] = {
     "cursor": "the next_cursor value of a previous response with the same sort",
     "article_id": "an article id as listed by GET /articles",
     "entity_key": "an entity id or canonical name as listed by GET /entities",
+    "story_id": "a story id as listed by GET /stories",
 }
 _MAX_SHOWN_INPUT_CHARS = 60
 RETRY_AFTER_SECONDS = 5

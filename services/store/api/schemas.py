@@ -154,3 +154,50 @@ class Health(BaseModel):
 
 class ErrorMessage(BaseModel):
     detail: str
+
+
+class StoryEntity(BaseModel):
+    id: str
+    name: str
+    type: EntityType
+    mention_count: int = Field(description="Mentions across the story's original articles.")
+    article_count: int = Field(description="Original articles of the story that mention it.")
+
+
+class StoryItem(BaseModel):
+    id: str
+    label: str = Field(description="The story's most mentioned entities (up to 3), else its headline.")
+    headline: str | None = Field(description="Title of the story's earliest original article that has one.")
+    first_date: date = Field(description="Earliest article day (publication date, or ingest date when undated).")
+    last_date: date = Field(description="Latest article day (publication date, or ingest date when undated).")
+    first_ingested_at: datetime
+    last_ingested_at: datetime = Field(description="When the story last gained an article; the list's order.")
+    article_count: int = Field(description="Stored articles of the story, reprints and copies included.")
+    original_count: int = Field(description="Articles that are not reprints or copies of another.")
+    source_count: int = Field(description="Distinct agencies or outlets (the file name when no source is known).")
+    top_entities: list[StoryEntity] = Field(description="Most mentioned entities, most first (at most 10).")
+
+
+class StoryPage(BaseModel):
+    items: list[StoryItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class StoryArticle(ArticleSummary):
+    duplicate_of: str | None
+    duplicate_kind: Literal["exact", "reprint"] | None
+
+
+class EntityTimeline(BaseModel):
+    id: str
+    name: str
+    type: EntityType
+    per_day: list[DayCount] = Field(description="The story's original articles mentioning it per day, oldest first.")
+
+
+class StoryDetail(StoryItem):
+    articles: list[StoryArticle] = Field(
+        description="The story's articles in time order (day, then arrival); at most 200, "
+        "page through the rest with GET /articles?story=."
+    )
+    entity_timeline: list[EntityTimeline] = Field(description="Per-day article counts of the top 5 entities.")

@@ -1,4 +1,4 @@
-"""The dashboard's database side: the latest articles and the most mentioned entities of the last day.
+"""The dashboard's database side: the latest articles, the top entities and biggest stories of the last day.
 
 Entity counts are of original articles (reprints folded into their original), as ``/entities``
 counts them; "the last day" is by arrival (``ingested_at``), the clock the pipeline runs on.
@@ -6,14 +6,19 @@ counts them; "the last day" is by arrival (``ingested_at``), the clock the pipel
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, text
 
+from services.store.db.queries.stories import top_stories
+from shared.events import utcnow
+
 LATEST_ARTICLES_LIMIT = 10
 TOP_ENTITIES_LIMIT = 10
 TOP_ENTITIES_SINCE_HOURS = 24
+TOP_STORIES_LIMIT = 5
+TOP_STORIES_SINCE_HOURS = 24
 
 _LATEST = text(
     """
@@ -60,6 +65,15 @@ class TopEntity(BaseModel):
     articles: int
 
 
+class TopStory(BaseModel):
+    id: str
+    label: str
+    headline: str | None
+    articles: int
+    article_count: int
+    source_count: int
+
+
 def latest_articles(conn: Connection, limit: int = LATEST_ARTICLES_LIMIT) -> list[LatestArticle]:
     rows = conn.execute(_LATEST, {"limit": limit}).mappings()
     return [
@@ -84,3 +98,20 @@ def top_entities(
 ) -> list[TopEntity]:
     rows = conn.execute(_TOP_ENTITIES, {"limit": limit, "hours": hours}).mappings()
     return [TopEntity(id=row["id"], name=row["name"], type=row["type"], articles=row["articles"]) for row in rows]
+
+
+def biggest_stories(
+    conn: Connection, limit: int = TOP_STORIES_LIMIT, hours: int = TOP_STORIES_SINCE_HOURS
+) -> list[TopStory]:
+    """The stories that gained the most articles in the last ``hours``; ``articles`` counts only those."""
+    return [
+        TopStory(
+            id=story.summary.story_id,
+            label=story.summary.label,
+            headline=story.summary.headline,
+            articles=story.recent_articles,
+            article_count=story.summary.article_count,
+            source_count=story.summary.source_count,
+        )
+        for story in top_stories(conn, since=utcnow() - timedelta(hours=hours), limit=limit)
+    ]

@@ -3,7 +3,7 @@
 ``/dashboard`` is a static page (Chart.js, served from ``../static`` like the page's own script,
 so it works offline) that polls ``/dashboard/data`` every few seconds. The data route combines
 the sampler's figures (every service's metrics endpoint, read by this process) with the
-archive's totals, latest articles and top entities from the database. The database part is
+archive's totals, latest articles, top entities and biggest stories from the database. The database part is
 optional: when the database is down the page still shows the metrics, and says why the rest is
 missing. None of these routes is in the OpenAPI document (they are a page, not the API).
 """
@@ -25,8 +25,11 @@ from sqlalchemy import exc as sa_exc
 from services.store.dashboard.figures import Charts, WindowTotals
 from services.store.dashboard.queries import (
     TOP_ENTITIES_SINCE_HOURS,
+    TOP_STORIES_SINCE_HOURS,
     LatestArticle,
     TopEntity,
+    TopStory,
+    biggest_stories,
     latest_articles,
     top_entities,
 )
@@ -74,6 +77,8 @@ class DashboardData(BaseModel):
     latest_articles: list[LatestArticle]
     top_entities: list[TopEntity]
     top_entities_hours: int
+    top_stories: list[TopStory] = []
+    top_stories_hours: int = TOP_STORIES_SINCE_HOURS
     database_error: str | None = None
 
 
@@ -136,6 +141,7 @@ def make_router(settings: Settings) -> APIRouter:
                 )
                 data.latest_articles = latest_articles(conn)
                 data.top_entities = top_entities(conn)
+                data.top_stories = biggest_stories(conn)
         except sa_exc.SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
             data.database_error = detail[0] if detail else type(exc).__name__

@@ -184,6 +184,26 @@
     document.getElementById("entities-empty").hidden = items.length > 0;
   }
 
+  // A story links to its record in the API; its headline (when any) is the row's tooltip.
+  function renderStories(items, hours) {
+    const body = document.querySelector("#top-stories tbody");
+    body.replaceChildren();
+    for (const s of items) {
+      const row = document.createElement("tr");
+      const label = cell(row, "");
+      const link = document.createElement("a");
+      link.href = "/stories/" + encodeURIComponent(s.id);
+      link.textContent = s.label;
+      if (s.headline) link.title = s.headline;
+      label.appendChild(link);
+      cell(row, String(s.articles) + " of " + String(s.article_count), "num");
+      cell(row, String(s.source_count), "num");
+      body.appendChild(row);
+    }
+    document.getElementById("top-stories-window").textContent = "last " + hours + " h";
+    document.getElementById("stories-empty").hidden = items.length > 0;
+  }
+
   function render(data) {
     const c = data.charts;
     const t = c.times_ms;
@@ -232,6 +252,7 @@
 
     renderArticles(data.latest_articles);
     renderEntities(data.top_entities, data.top_entities_hours);
+    renderStories(data.top_stories || [], data.top_stories_hours);
 
     const banner = document.getElementById("banner");
     banner.hidden = !data.database_error;

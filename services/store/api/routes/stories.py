@@ -1,0 +1,143 @@
+"""``/stories``: find and page through stories (articles about one event); ``/stories/{id}``: one story in full."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import Response
+
+from services.store.api.cursor import decode_cursor, encode_cursor
+from services.store.api.deps import DbConnection
+from services.store.api.errors import ParameterError
+from services.store.api.params import CursorToken, EntityKey, SearchText, StoryId
+from services.store.api.responses import model_response
+from services.store.api.schemas import (
+    DayCount,
+    EntityTimeline,
+    ErrorMessage,
+    StoryArticle,
+    StoryDetail,
+    StoryEntity,
+    StoryItem,
+    StoryPage,
+)
+from services.store.db.queries.articles import resolve_entities
+from services.store.db.queries.stories import StoryFilters, StorySummary, get_story, list_stories
+
+router = APIRouter(tags=["stories"])
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_REPEATED_VALUES = 10
+_CURSOR_RESOURCE = "stories"
+# The only order stories are listed in: the latest to gain an article first.
+_SORT = "-last_ingested_at"
+
+
+@router.get(
+    "/stories",
+    response_model=StoryPage,
+    summary="List and find stories",
+    description=(
+        "Stories (articles from different outlets about one event), the latest to gain an article first, "
+        "with keyset paging. Each filter keeps the stories with at least one article matching it: `q` "
+        "(full-text, web-search syntax), `entity` (repeat for AND), `since`/`until` (an article's day is its "
+        "publication date, or its ingest date when undated)."
+    ),
+)
+def list_stories_route(
+    conn: DbConnection,
+    q: Annotated[SearchText | None, Query(description="Web-search query over the stories' articles.")] = None,
+    entity: Annotated[
+        list[EntityKey] | None,
+        Query(max_length=MAX_REPEATED_VALUES, description="Entity id or canonical name; repeat for AND."),
+    ] = None,
+    since: Annotated[date | None, Query(description="With an article dated on or after this day (YYYY-MM-DD).")] = None,
+    until: Annotated[
+        date | None, Query(description="With an article dated on or before this day (YYYY-MM-DD).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Response:
+    if since is not None and until is not None and until < since:
+        raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
+    after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=_SORT) if cursor else None
+    filters = StoryFilters(q=q, entity_ids=resolve_entities(conn, entity or [], None), since=since, until=until)
+    found = list_stories(conn, filters, limit=limit + 1, after=after)
+    page, more = found[:limit], len(found) > limit
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = encode_cursor(_CURSOR_RESOURCE, _SORT, last.last_ingested_at, last.story_id)
+    return model_response(StoryPage(items=[_item(story) for story in page], next_cursor=next_cursor))
+
+
+def _item(story: StorySummary) -> StoryItem:
+    return StoryItem(
+        id=story.story_id,
+        label=story.label,
+        headline=story.headline,
+        first_date=story.first_day,
+        last_date=story.last_day,
+        first_ingested_at=story.first_ingested_at,
+        last_ingested_at=story.last_ingested_at,
+        article_count=story.article_count,
+        original_count=story.original_count,
+        source_count=story.source_count,
+        top_entities=[
+            StoryEntity(
+                id=e["id"],
+                name=e["name"],
+                type=e["type"],
+                mention_count=e["mention_count"],
+                article_count=e["article_count"],
+            )
+            for e in story.top_entities
+        ],
+    )
+
+
+@router.get(
+    "/stories/{story_id}",
+    response_model=StoryDetail,
+    summary="One story in full",
+    description="The story's figures, its articles in time order, and how often its top entities appear per day.",
+    responses={404: {"model": ErrorMessage, "description": "No article belongs to a story with this id."}},
+)
+def get_story_route(
+    conn: DbConnection,
+    story_id: Annotated[StoryId, Path(description="A story id from GET /stories or an article's story_id.")],
+) -> Response:
+    record = get_story(conn, story_id)
+    if record is None:
+        raise HTTPException(404, f"No story with id {story_id!r}. Story ids are listed by GET /stories.")
+    item = _item(record.summary)
+    names = {e.id: e for e in item.top_entities}
+    detail = StoryDetail(
+        **item.model_dump(),
+        articles=[
+            StoryArticle(
+                id=row["article_id"],
+                title=row["title"],
+                source_file=row["source_file"],
+                source=row["source"],
+                published_at=row["published_at"],
+                ingested_at=row["ingested_at"],
+                duplicate_of=row["duplicate_of"],
+                duplicate_kind=row["duplicate_kind"],
+            )
+            for row in record.articles
+        ],
+        entity_timeline=[
+            EntityTimeline(
+                id=entity_id,
+                name=names[entity_id].name,
+                type=names[entity_id].type,
+                per_day=[DayCount(day=row["day"], article_count=row["article_count"]) for row in days],
+            )
+            for entity_id, days in record.timeline.items()
+        ],
+    )
+    return model_response(detail)

@@ -1,0 +1,257 @@
+"""Read queries over stories: the filtered, keyset-paged listing, one story in full, and the biggest recent ones.
+
+A story is the set of stored articles sharing a ``story_id`` (enrich assigns it; reprints carry
+their original's). Nothing about a story is stored apart from its articles: every figure is
+computed on read from ``articles`` and ``article_entities`` through ``ix_articles_story``, so it
+can never disagree with the articles however many store writers run. An article's day is its
+publication date, or its ingest date (UTC) when undated, as in entity profiles. Entity figures
+count original articles only (a reprint repeats its original's mentions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Date, RowMapping, cast, func, literal_column, select, text, tuple_
+
+from services.store.db.models import TEXT_SEARCH_CONFIG, article_entities, articles
+
+# Entities named in a story's label, and entities listed with each story.
+LABEL_ENTITIES = 3
+TOP_ENTITIES_MAX = 10
+# Entities whose mentions per day a story's timeline charts.
+TIMELINE_ENTITIES = 5
+# Articles a story's detail lists; the rest page through GET /articles?story=.
+STORY_ARTICLES_MAX = 200
+
+_CONFIG: ColumnElement[str] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+_DAY_SQL = "coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date)"
+
+_AGGREGATES = text(
+    f"""
+    SELECT a.story_id,
+           count(*) AS article_count,
+           count(*) FILTER (WHERE a.duplicate_of IS NULL) AS original_count,
+           count(DISTINCT coalesce(lower(a.source), a.source_file)) AS source_count,
+           min({_DAY_SQL}) AS first_day,
+           max({_DAY_SQL}) AS last_day,
+           min(a.ingested_at) AS first_ingested_at,
+           max(a.ingested_at) AS last_ingested_at
+    FROM articles a
+    WHERE a.story_id = ANY(CAST(:story_ids AS text[]))
+    GROUP BY a.story_id
+    """
+)
+
+# The representative headline: the title of the story's earliest original that has one.
+_HEADLINES = text(
+    f"""
+    SELECT DISTINCT ON (a.story_id) a.story_id, a.title
+    FROM articles a
+    WHERE a.story_id = ANY(CAST(:story_ids AS text[]))
+      AND a.duplicate_of IS NULL AND a.title IS NOT NULL AND btrim(a.title) <> ''
+    ORDER BY a.story_id, {_DAY_SQL}, a.ingested_at, a.article_id
+    """
+)
+
+_TOP_ENTITIES = text(
+    """
+    SELECT story_id, id, name, type, mention_count, article_count FROM (
+        SELECT a.story_id, e.id, e.name, e.type,
+               sum(ae.mention_count) AS mention_count, count(*) AS article_count,
+               row_number() OVER (
+                   PARTITION BY a.story_id ORDER BY sum(ae.mention_count) DESC, count(*) DESC, e.name, e.id
+               ) AS rank
+        FROM articles a
+        JOIN article_entities ae ON ae.article_id = a.article_id
+        JOIN entities e ON e.id = ae.entity_id
+        WHERE a.story_id = ANY(CAST(:story_ids AS text[])) AND ae.in_original
+        GROUP BY a.story_id, e.id, e.name, e.type
+    ) AS ranked
+    WHERE rank <= :limit
+    ORDER BY story_id, rank
+    """
+)
+
+_ARTICLES = text(
+    f"""
+    SELECT a.article_id, a.title, a.source_file, a.source, a.published_at, a.ingested_at,
+           a.duplicate_of, a.duplicate_kind
+    FROM articles a
+    WHERE a.story_id = :story_id
+    ORDER BY {_DAY_SQL}, a.ingested_at, a.article_id
+    LIMIT :limit
+    """
+)
+
+_TIMELINE = text(
+    f"""
+    SELECT ae.entity_id, {_DAY_SQL} AS day, count(*) AS article_count
+    FROM articles a JOIN article_entities ae ON ae.article_id = a.article_id
+    WHERE a.story_id = :story_id AND ae.in_original AND ae.entity_id = ANY(CAST(:entity_ids AS text[]))
+    GROUP BY ae.entity_id, day
+    ORDER BY ae.entity_id, day
+    """
+)
+
+_BIGGEST_SINCE = text(
+    """
+    SELECT a.story_id, count(*) AS recent_articles
+    FROM articles a
+    WHERE a.story_id IS NOT NULL AND a.ingested_at >= :since
+    GROUP BY a.story_id
+    ORDER BY recent_articles DESC, max(a.ingested_at) DESC, a.story_id
+    LIMIT :limit
+    """
+)
+
+
+@dataclass(frozen=True)
+class StoryFilters:
+    """What an analyst asked for; ``entity_ids`` holds one group of ids per ``entity`` value (AND of ORs)."""
+
+    q: str | None = None
+    entity_ids: Sequence[Sequence[str]] = ()
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class StorySummary:
+    """A story's figures: counts, dates, headline and its most mentioned entities (most first)."""
+
+    story_id: str
+    article_count: int
+    original_count: int
+    source_count: int
+    first_day: date
+    last_day: date
+    first_ingested_at: datetime
+    last_ingested_at: datetime
+    headline: str | None
+    top_entities: list[RowMapping]
+
+    @property
+    def label(self) -> str:
+        """The most salient entities' names, else the headline: what a list of stories shows."""
+        names = [row["name"] for row in self.top_entities[:LABEL_ENTITIES]]
+        if names:
+            return " · ".join(names)
+        return self.headline or f"Story {self.story_id}"
+
+
+@dataclass
+class StoryRecord:
+    """One story in full: its summary, its articles in time order and its top entities' days."""
+
+    summary: StorySummary
+    articles: list[RowMapping]
+    timeline: dict[str, list[RowMapping]] = field(default_factory=dict)
+
+
+def summaries(conn: Connection, story_ids: Sequence[str]) -> dict[str, StorySummary]:
+    """The figures of each story named that has articles (three grouped reads through ix_articles_story)."""
+    if not story_ids:
+        return {}
+    params = {"story_ids": list(story_ids)}
+    headlines = {row["story_id"]: row["title"] for row in conn.execute(_HEADLINES, params).mappings()}
+    top: dict[str, list[RowMapping]] = {}
+    for row in conn.execute(_TOP_ENTITIES, {**params, "limit": TOP_ENTITIES_MAX}).mappings():
+        top.setdefault(row["story_id"], []).append(row)
+    return {
+        row["story_id"]: StorySummary(
+            story_id=row["story_id"],
+            article_count=row["article_count"],
+            original_count=row["original_count"],
+            source_count=row["source_count"],
+            first_day=row["first_day"],
+            last_day=row["last_day"],
+            first_ingested_at=row["first_ingested_at"],
+            last_ingested_at=row["last_ingested_at"],
+            headline=headlines.get(row["story_id"]),
+            top_entities=top.get(row["story_id"], []),
+        )
+        for row in conn.execute(_AGGREGATES, params).mappings()
+    }
+
+
+def _conditions(filters: StoryFilters) -> list[ColumnElement[bool]]:
+    """Each filter keeps whole stories: those with at least one article that matches it."""
+    a = articles.c
+    member = articles.alias("member")
+    m = member.c
+    conditions: list[ColumnElement[bool]] = [a.story_id.is_not(None)]
+    if filters.q is not None:
+        matching = m.search.bool_op("@@")(func.websearch_to_tsquery(_CONFIG, filters.q))
+        conditions.append(a.story_id.in_(select(m.story_id).where(matching)))
+    for ids in filters.entity_ids:
+        link = article_entities.c
+        mentioning = select(m.story_id).join(member, m.article_id == link.article_id).where(link.entity_id.in_(ids))
+        conditions.append(a.story_id.in_(mentioning))
+    if filters.since is not None or filters.until is not None:
+        day = func.coalesce(m.published_at, cast(func.timezone("UTC", m.ingested_at), Date))
+        dated: list[ColumnElement[bool]] = [m.story_id.is_not(None)]
+        if filters.since is not None:
+            dated.append(day >= filters.since)
+        if filters.until is not None:
+            dated.append(day <= filters.until)
+        conditions.append(a.story_id.in_(select(m.story_id).where(*dated)))
+    return conditions
+
+
+def list_stories(
+    conn: Connection,
+    filters: StoryFilters,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[StorySummary]:
+    """Up to ``limit`` stories, the latest to gain an article first, after the keyset position ``after``.
+
+    ``after`` is (the last listed story's ``last_ingested_at``, its id): a story that gains an article
+    while someone pages moves to the top, so it is never listed twice on later pages.
+    """
+    if any(not ids for ids in filters.entity_ids):
+        return []  # an entity nobody mentions: no story can mention all of them
+    a = articles.c
+    last = func.max(a.ingested_at)
+    query = select(a.story_id).where(*_conditions(filters)).group_by(a.story_id)
+    if after is not None:
+        query = query.having(tuple_(last, a.story_id) < tuple_(after[0], after[1]))
+    query = query.order_by(last.desc(), a.story_id.desc()).limit(limit)
+    ids = [row[0] for row in conn.execute(query)]
+    found = summaries(conn, ids)
+    return [found[story_id] for story_id in ids if story_id in found]
+
+
+def get_story(conn: Connection, story_id: str) -> StoryRecord | None:
+    summary = summaries(conn, [story_id]).get(story_id)
+    if summary is None:
+        return None
+    members = list(conn.execute(_ARTICLES, {"story_id": story_id, "limit": STORY_ARTICLES_MAX}).mappings())
+    charted = [row["id"] for row in summary.top_entities[:TIMELINE_ENTITIES]]
+    timeline: dict[str, list[RowMapping]] = {entity_id: [] for entity_id in charted}
+    if charted:
+        for row in conn.execute(_TIMELINE, {"story_id": story_id, "entity_ids": charted}).mappings():
+            timeline[row["entity_id"]].append(row)
+    return StoryRecord(summary=summary, articles=members, timeline=timeline)
+
+
+@dataclass
+class RecentStory:
+    summary: StorySummary
+    recent_articles: int
+
+
+def top_stories(conn: Connection, since: datetime, limit: int) -> list[RecentStory]:
+    """The stories with the most articles ingested since ``since``, biggest first."""
+    rows: list[Any] = list(conn.execute(_BIGGEST_SINCE, {"since": since, "limit": limit}).mappings())
+    found = summaries(conn, [row["story_id"] for row in rows])
+    return [
+        RecentStory(summary=found[row["story_id"]], recent_articles=row["recent_articles"])
+        for row in rows
+        if row["story_id"] in found
+    ]
