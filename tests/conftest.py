@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, start_broker, start_postgres
 from shared.config import Settings
@@ -50,24 +52,24 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         embedded.stop()
 
 
-@pytest.fixture
-def database_url(postgres_admin_url: str) -> Iterator[str]:
-    """A new empty database, dropped after the test."""
-    name = f"newsflow_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+@contextmanager
+def throwaway_database(admin_url: str, prefix: str = "newsflow_test") -> Iterator[str]:
+    """A new empty database on the server of ``admin_url``, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _as_url(postgres_admin_url, name)
     try:
-        yield url
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _as_url(admin_url: str, database: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+@pytest.fixture
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A new empty database, dropped after the test."""
+    with throwaway_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture

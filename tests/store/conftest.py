@@ -7,14 +7,11 @@ fresh database each.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 from sqlalchemy import Engine, text
 
 from services.store.api.app import create_app
@@ -24,7 +21,7 @@ from shared.config import Settings
 from shared.consumer import Delivery
 from shared.db import run_migrations
 from shared.events import TOPIC_ENRICHED, EnrichedArticle
-from tests.conftest import _as_url
+from tests.conftest import throwaway_database
 from tests.store.seed_events import seed_events
 
 TABLES = ("articles", "entities", "article_entities", "dead_letters")
@@ -71,19 +68,12 @@ def writer(store_database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def seeded_database_url(postgres_admin_url: str) -> Iterator[str]:
     """One database per module with the store's schema and the seed events stored by the real handler."""
-    name = f"newsflow_store_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _as_url(postgres_admin_url, name)
-    try:
+    with throwaway_database(postgres_admin_url, prefix="newsflow_store") as url:
         run_migrations(url, service="store")
         engine = make_writer_engine(Settings(database_url=url))
         make_article_handler(engine)(deliveries(seed_events()))
         engine.dispose()
         yield url
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="module")

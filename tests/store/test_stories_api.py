@@ -7,17 +7,14 @@ years earlier with no entities. Expected figures are derived from the events the
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 from sqlalchemy import Engine
 
 from services.store.api.app import create_app
@@ -28,7 +25,7 @@ from shared.config import Settings
 from shared.db import run_migrations
 from shared.events import EnrichedArticle, EntityRef, EntityType, RawArticle, utcnow
 from shared.identity import article_id, entity_id, sha256_hex, story_id
-from tests.conftest import _as_url
+from tests.conftest import throwaway_database
 from tests.store.seed_events import BASE_TIME, REPRINT_FILE, seed_events
 
 SEEDS = seed_events()
@@ -127,11 +124,7 @@ def _all_events() -> list[EnrichedArticle]:
 
 @pytest.fixture(scope="module")
 def stories_client(postgres_admin_url: str) -> Iterator[TestClient]:
-    name = f"newsflow_stories_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _as_url(postgres_admin_url, name)
-    try:
+    with throwaway_database(postgres_admin_url, prefix="newsflow_stories") as url:
         run_migrations(url, service="store")
         engine = make_writer_engine(Settings(database_url=url))
         with engine.begin() as conn:
@@ -139,9 +132,6 @@ def stories_client(postgres_admin_url: str) -> Iterator[TestClient]:
         engine.dispose()
         with TestClient(create_app(Settings(database_url=url))) as client:
             yield client
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _ids(client: TestClient, **params: Any) -> list[str]:
