@@ -135,17 +135,23 @@ def _entities(rows: list[RowMapping]) -> list[ArticleEntity]:
     ]
 
 
+def _listed_fields(f: RowMapping) -> dict[str, Any]:
+    """The fields an article has both in a listing and in full (ArticleDetail extends ArticleItem)."""
+    return {
+        "id": f["article_id"],
+        "title": f["title"],
+        "source_file": f["source_file"],
+        "source": f["source"],
+        "published_at": f["published_at"],
+        "ingested_at": f["ingested_at"],
+        "duplicate_of": f["duplicate_of"],
+        "story_id": f["story_id"],
+    }
+
+
 def _item(row: ArticleRow, q: str | None) -> ArticleItem:
-    f = row.fields
     return ArticleItem(
-        id=f["article_id"],
-        title=f["title"],
-        source_file=f["source_file"],
-        source=f["source"],
-        published_at=f["published_at"],
-        ingested_at=f["ingested_at"],
-        duplicate_of=f["duplicate_of"],
-        story_id=f["story_id"],
+        **_listed_fields(row.fields),
         snippet=highlighted(row.snippet) if q is not None else opening(row.snippet),
         reprint_count=row.reprint_count,
         entities=[ArticleEntity(id=e[0], name=e[1], type=e[2], mentions=e[3], count=e[4]) for e in row.entities],
@@ -193,14 +199,7 @@ def get_article_route(
         else None
     )
     detail = ArticleDetail(
-        id=f["article_id"],
-        title=f["title"],
-        source_file=f["source_file"],
-        source=f["source"],
-        published_at=f["published_at"],
-        ingested_at=f["ingested_at"],
-        duplicate_of=f["duplicate_of"],
-        story_id=f["story_id"],
+        **_listed_fields(f),
         snippet=opening(f["body"][:PLAIN_SNIPPET_MAX_CHARS]),
         reprint_count=len(record.reprints),
         entities=_entities(record.entities),
