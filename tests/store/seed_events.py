@@ -76,6 +76,34 @@ def _entity(text: str, entity_type: EntityType, name: str, forms: tuple[str, ...
     )
 
 
+def text_article(
+    source_file: str,
+    data: bytes,
+    *,
+    body: str,
+    title: str | None,
+    published: date | None,
+    source: str | None,
+    ingested: datetime,
+) -> RawArticle:
+    """The raw event ingest publishes for a plain-text file with these bytes (received 2 s before)."""
+    digest = sha256_hex(data)
+    return RawArticle(
+        article_id=article_id(source_file, digest),
+        source_file=source_file,
+        sha256=digest,
+        size_bytes=len(data),
+        content_type="text",
+        encoding="utf-8",
+        title=title,
+        body=body,
+        published_at=published,
+        source=source,
+        received_at=ingested - timedelta(seconds=2),
+        ingested_at=ingested,
+    )
+
+
 def _event(
     source_file: str,
     data: bytes,
@@ -88,20 +116,14 @@ def _event(
     body = data.decode("utf-8").strip()
     title = SEED_TITLES.get(prefix)
     ingested = BASE_TIME + timedelta(minutes=index)
-    digest = sha256_hex(data)
-    raw = RawArticle(
-        article_id=article_id(source_file, digest),
-        source_file=source_file,
-        sha256=digest,
-        size_bytes=len(data),
-        content_type="text",
-        encoding="utf-8",
-        title=title,
+    raw = text_article(
+        source_file,
+        data,
         body=body,
-        published_at=SEED_DATES.get(prefix),
+        title=title,
+        published=SEED_DATES.get(prefix),
         source=source or SEED_SOURCES.get(prefix),
-        received_at=ingested - timedelta(seconds=2),
-        ingested_at=ingested,
+        ingested=ingested,
     )
     text = f"{title or ''}\n{body}"
     return EnrichedArticle(

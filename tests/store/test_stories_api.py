@@ -23,10 +23,10 @@ from services.store.db.session import make_writer_engine
 from services.store.db.writes import upsert_articles
 from shared.config import Settings
 from shared.db import run_migrations
-from shared.events import EnrichedArticle, EntityRef, EntityType, RawArticle, utcnow
-from shared.identity import article_id, entity_id, sha256_hex, story_id
+from shared.events import EnrichedArticle, EntityRef, EntityType, utcnow
+from shared.identity import entity_id, sha256_hex, story_id
 from tests.conftest import throwaway_database
-from tests.store.seed_events import BASE_TIME, REPRINT_FILE, seed_events
+from tests.store.seed_events import BASE_TIME, REPRINT_FILE, seed_events, text_article
 
 SEEDS = seed_events()
 SEED_STORY = story_id(SEEDS[0].article.article_id)
@@ -48,22 +48,8 @@ def _article(
     story: str,
 ) -> EnrichedArticle:
     data = body.encode("utf-8")
-    digest = sha256_hex(data)
     ingested = BASE_TIME + ingested_offset
-    raw = RawArticle(
-        article_id=article_id(name, digest),
-        source_file=name,
-        sha256=digest,
-        size_bytes=len(data),
-        content_type="text",
-        encoding="utf-8",
-        title=title,
-        body=body,
-        published_at=published,
-        source=source,
-        received_at=ingested - timedelta(seconds=2),
-        ingested_at=ingested,
-    )
+    raw = text_article(name, data, body=body, title=title, published=published, source=source, ingested=ingested)
     refs = [
         EntityRef(id=entity_id(kind, label), name=label, type=kind, mentions=[label], count=count)
         for kind, label, count in entities
