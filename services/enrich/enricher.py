@@ -1,7 +1,9 @@
 """The enrich work for a batch, without Kafka: entities, reprint links, stories, enriched events.
 
-Entities are tagged first, for the whole batch at once and outside any lock (the expensive
-part). Reprint decisions then run against the durable index under its lock (see
+Entities come first, for the whole batch at once and outside any lock (the expensive part): an
+unlocked preview of the reprint index says which articles copy one already tagged (an indexed
+article or one earlier in the batch); those take its entities (``entities.copies``) and only the
+rest go through spaCy. Reprint decisions then run against the durable index under its lock (see
 ``dedupe.detector``), and story assignment right after them in the same locked transaction (see
 ``stories.assigner``). The result holds one event per article of the batch, plus corrections:
 earlier articles whose group got an earlier original, to republish with their new link and story.
@@ -21,10 +23,11 @@ from services.enrich import metrics
 from services.enrich.dedupe.detector import DedupeItem, DedupeResult, ReprintDetector
 from services.enrich.dedupe.fingerprint import TextFingerprint
 from services.enrich.dedupe.index import Regrouped, as_kind
-from services.enrich.entities.tagger import EntityTagger
+from services.enrich.entities.copies import copied_entities
+from services.enrich.entities.tagger import EntityTagger, article_text
 from services.enrich.stories import metrics as story_metrics
 from services.enrich.stories.assigner import StoryAssigner, StoryItem, StoryResult
-from shared.events import DuplicateLink, EnrichedArticle, RawArticle, utcnow
+from shared.events import DuplicateLink, EnrichedArticle, EntityRef, RawArticle, utcnow
 
 
 @dataclass(frozen=True)
@@ -49,22 +52,24 @@ class Enricher:
         *,
         stories: StoryAssigner | None = None,
         clock: Callable[[], datetime] = utcnow,
+        reuse_copy_entities: bool = True,
     ) -> None:
         self.tagger = tagger
         self.detector = detector
         self.stories = stories or StoryAssigner()
         self.clock = clock
+        self.reuse_copy_entities = reuse_copy_entities
 
     def enrich(self, batch: Sequence[RawArticle]) -> EnrichResult:
         if not batch:
             return EnrichResult([], [])
         metrics.BATCH_SIZE.observe(len(batch))
+        fingerprints = [TextFingerprint.of(article.body) for article in batch]
         started = time.perf_counter()
-        entities = self.tagger.tag(batch)
+        entities = self._entities(batch, fingerprints)
         metrics.NER_SECONDS.observe(time.perf_counter() - started)
 
         now = self.clock()
-        fingerprints = [TextFingerprint.of(article.body) for article in batch]
         drafts = [
             EnrichedArticle(article=article, entities=found, content_hash=text.content_hash, enriched_at=now)
             for article, found, text in zip(batch, entities, fingerprints, strict=True)
@@ -95,6 +100,43 @@ class Enricher:
         _count(published, len(corrections))
         story_metrics.record(stories)
         return EnrichResult(published, corrections)
+
+    def _entities(self, batch: Sequence[RawArticle], fingerprints: list[TextFingerprint]) -> list[list[EntityRef]]:
+        """Each article's entities: copies take their source's, the others are tagged in one call."""
+        sources: dict[str, str] = {}
+        stored: dict[str, bytes] = {}
+        if self.reuse_copy_entities:
+            preview = self.detector.preview(
+                [DedupeItem(a.article_id, a.ingested_at, text) for a, text in zip(batch, fingerprints, strict=True)]
+            )
+            sources, stored = preview.sources, preview.stored_events
+        found: dict[str, list[EntityRef]] = {}
+        to_tag = [article for article in batch if article.article_id not in sources]
+        found.update(zip((a.article_id for a in to_tag), self.tagger.tag(to_tag), strict=True))
+        unpacked: dict[str, list[EntityRef]] = {}
+        untagged: list[RawArticle] = []
+        # Decision order: a copy's source in the batch comes before it, so it has its entities.
+        for article in sorted(batch, key=lambda a: (a.ingested_at, a.article_id)):
+            source = sources.get(article.article_id)
+            if source is None or article.article_id in found:
+                continue
+            if source in found:
+                source_entities = found[source]
+            elif source in stored:
+                if source not in unpacked:
+                    unpacked[source] = EnrichedArticle.model_validate_json(zlib.decompress(stored[source])).entities
+                source_entities = unpacked[source]
+            else:  # the preview's source was not tagged (cannot happen in decision order): tag it
+                untagged.append(article)
+                continue
+            if source == article.article_id:  # a redelivery: exactly what was published before
+                found[article.article_id] = source_entities
+            else:
+                found[article.article_id] = copied_entities(article_text(article), source_entities)
+        found.update(zip((a.article_id for a in untagged), self.tagger.tag(untagged), strict=True))
+        metrics.ENTITY_SOURCE.labels("model").inc(len(to_tag) + len(untagged))
+        metrics.ENTITY_SOURCE.labels("copy").inc(len(batch) - len(to_tag) - len(untagged))
+        return [found[article.article_id] for article in batch]
 
     def _assign_stories(self, conn: Connection, items: list[StoryItem], decided: DedupeResult) -> StoryResult:
         started = time.perf_counter()

@@ -38,7 +38,11 @@ def run(settings: Settings, stop: threading.Event) -> None:
     engine = make_engine(database_url, application_name="newsflow-enrich")
     _require_schema(engine)
     producer = make_producer(settings, client_id="newsflow-enrich")
-    enricher = Enricher(EntityTagger(nlp, batch_size=settings.ner_batch_size), ReprintDetector(engine))
+    enricher = Enricher(
+        EntityTagger(nlp, batch_size=settings.ner_batch_size),
+        ReprintDetector(engine),
+        reuse_copy_entities=settings.reuse_copy_entities,
+    )
     loop = ConsumerLoop(
         settings,
         stage="enrich",

@@ -11,6 +11,8 @@ from shared.metrics import init_labels
 
 Outcome = Literal["original", "exact_duplicate", "reprint"]
 OUTCOMES: tuple[Outcome, ...] = ("original", "exact_duplicate", "reprint")
+EntitySource = Literal["model", "copy"]
+ENTITY_SOURCES: tuple[EntitySource, ...] = ("model", "copy")
 
 ARTICLES = Counter("newsflow_enrich_articles_total", "Articles enriched and published.")
 OUTCOME = Counter("newsflow_enrich_outcome_total", "Articles by reprint-detection outcome.", ["outcome"])
@@ -19,9 +21,14 @@ CORRECTIONS = Counter(
     "Earlier articles republished because their group got an earlier original.",
 )
 ENTITIES = Counter("newsflow_enrich_entities_total", "Entities tagged (one per article and entity).", ["type"])
+ENTITY_SOURCE = Counter(
+    "newsflow_enrich_entity_source_total",
+    "Articles by where their entities came from: tagged by the model, or taken from the article they copy.",
+    ["source"],
+)
 NER_SECONDS = Histogram(
     "newsflow_enrich_ner_seconds",
-    "Time to tag one batch with spaCy and the entity rules.",
+    "Time to find one batch's entities: spaCy and the entity rules, or copied from the articles they copy.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 DEDUPE_SECONDS = Histogram(
@@ -40,3 +47,4 @@ def init_enrich_metrics() -> None:
     """Create every labelled series now, so dashboards show 0 rather than no data."""
     init_labels(OUTCOME, [(outcome,) for outcome in OUTCOMES])
     init_labels(ENTITIES, [(entity_type,) for entity_type in ENTITY_TYPES])
+    init_labels(ENTITY_SOURCE, [(source,) for source in ENTITY_SOURCES])

@@ -26,7 +26,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 
 from services.enrich.dedupe.fingerprint import ContentFingerprint, TextFingerprint
-from services.enrich.dedupe.index import MAX_ANCHOR_POSTINGS, DedupeIndex, NewRow, Regrouped
+from services.enrich.dedupe.index import MAX_ANCHOR_POSTINGS, DedupeIndex, NewRow, Regrouped, StoredLink
 from services.enrich.dedupe.matching import reprint_similarity
 from shared.events import DuplicateKind, DuplicateLink
 
@@ -39,6 +39,9 @@ MAX_CANDIDATES_PER_ARTICLE = 10
 
 T = TypeVar("T")
 
+# Ranks an identical text above any reprint similarity (which is at most 1.0).
+_EXACT = 2.0
+
 
 @dataclass(frozen=True)
 class DedupeItem:
@@ -47,7 +50,8 @@ class DedupeItem:
     article_id: str
     ingested_at: datetime
     text: TextFingerprint
-    event: bytes  # the enriched event as published (stored for corrections)
+    # The enriched event as published (stored for corrections); a preview needs none.
+    event: bytes = b""
 
 
 @dataclass
@@ -56,6 +60,19 @@ class DedupeResult:
 
     links: dict[str, DuplicateLink | None]
     corrections: list[Regrouped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CopyPreview:
+    """Which articles of a batch copy an article already tagged, looked up before tagging.
+
+    ``sources`` maps a copy (exact duplicate, reprint, or a redelivered article already indexed)
+    to the article whose entities it can take: an indexed one (its event is in ``stored_events``)
+    or one earlier in the batch (by ingest time, then id: the order decisions are taken in).
+    """
+
+    sources: dict[str, str]
+    stored_events: dict[str, bytes]
 
 
 @dataclass
@@ -96,6 +113,22 @@ class ReprintDetector:
             result = _BatchDecision(self.index, conn).run(items)
             return result, then(conn, result)
 
+    def preview(self, items: Sequence[DedupeItem]) -> CopyPreview:
+        """The copies in ``items`` and what they copy, without the lock and without writing.
+
+        Only an optimisation hint: the locked decision (:meth:`decide_then`) stays the one that
+        links articles. Every source is a verified near-identical text whatever another replica
+        decides meanwhile, so its entities stand for the copy's (see ``entities.copies``).
+        """
+        with self.engine.connect() as conn:
+            decision = _BatchDecision(self.index, conn)
+            sources = decision.copy_sources(items)
+            in_batch = {item.article_id for item in decision.fresh}
+            stored = self.index.events(conn, set(sources.values()) - in_batch)
+            conn.rollback()
+        usable = {copy: source for copy, source in sources.items() if source in stored or source in in_batch}
+        return CopyPreview(usable, stored)
+
 
 class _BatchDecision:
     """One locked decision: index rows fetched once up front, plus this batch's own articles."""
@@ -115,18 +148,14 @@ class _BatchDecision:
         self.batch_anchor_counts: Counter[int] = Counter()
         self.batch_postings: dict[int, list[str]] = defaultdict(list)
         self.batch_exact: dict[str, str] = {}
+        self.sources: dict[str, str] = {}  # a copy -> the closest member it was verified against
+        self.fresh: list[DedupeItem] = []  # the batch's articles not yet indexed, in decision order
 
     # -----------------------------------------------------------------------------------
     def run(self, items: Sequence[DedupeItem]) -> DedupeResult:
-        known = self.index.links(self.conn, [i.article_id for i in items])
-        fresh: dict[str, DedupeItem] = {}
-        for item in sorted(items, key=lambda i: (i.ingested_at, i.article_id)):
-            if item.article_id not in known:
-                fresh.setdefault(item.article_id, item)  # the same article twice in a batch counts once
-        rows: list[NewRow] = []
-        if fresh:
-            self._prefetch(list(fresh.values()))
-            rows = [self._decide(item) for item in fresh.values()]
+        known = self._select_fresh(items)
+        rows = self._decide_fresh()
+        fresh = {item.article_id: item for item in self.fresh}
         corrections = self._apply_regroups(set(fresh))
         rows = [self._finalise(row) for row in rows]
         self.index.insert(self.conn, rows)
@@ -138,6 +167,28 @@ class _BatchDecision:
                 self.links.setdefault(item.article_id, _Link(stored.root_id, stored.kind, stored.similarity))
             result[item.article_id] = self._duplicate(item.article_id)
         return DedupeResult(result, corrections)
+
+    def copy_sources(self, items: Sequence[DedupeItem]) -> dict[str, str]:
+        """Decide in memory only: each copy's closest verified source (an indexed article is its own)."""
+        known = self._select_fresh(items)
+        self._decide_fresh()
+        return {**{article_id: article_id for article_id in known}, **self.sources}
+
+    def _select_fresh(self, items: Sequence[DedupeItem]) -> dict[str, StoredLink]:
+        """The links of the batch's already indexed articles; the rest become ``fresh``."""
+        known = self.index.links(self.conn, [i.article_id for i in items])
+        fresh: dict[str, DedupeItem] = {}
+        for item in sorted(items, key=lambda i: (i.ingested_at, i.article_id)):
+            if item.article_id not in known:
+                fresh.setdefault(item.article_id, item)  # the same article twice in a batch counts once
+        self.fresh = list(fresh.values())
+        return known
+
+    def _decide_fresh(self) -> list[NewRow]:
+        if not self.fresh:
+            return []
+        self._prefetch(self.fresh)
+        return [self._decide(item) for item in self.fresh]
 
     # -----------------------------------------------------------------------------------
     def _prefetch(self, items: list[DedupeItem]) -> None:
@@ -200,19 +251,25 @@ class _BatchDecision:
         matched_members: list[str] = []
 
         exact = self.db_exact.get(item.text.content_hash) or self.batch_exact.get(item.text.content_hash)
+        closest: tuple[float, str] | None = None
         if exact is not None:
             matches[self._root_of(exact)] = ("exact", 1.0)
             matched_members.append(exact)
+            closest = (_EXACT, exact)
         for candidate in self._candidates(content):
             member = self.members[candidate]
             similarity = reprint_similarity(content, member)
             if similarity is None:
                 continue
             matched_members.append(candidate)
+            if closest is None or similarity > closest[0]:
+                closest = (similarity, candidate)
             root = self._root_of(candidate)
             if root not in matches or (matches[root][0] == "reprint" and matches[root][1] < similarity):
                 matches[root] = ("reprint", similarity)
 
+        if closest is not None:
+            self.sources[item.article_id] = closest[1]
         self.root_times[item.article_id] = item.ingested_at
         original = min([item.article_id, *matches], key=lambda r: (self.root_times[r], r))
         for root, (kind, similarity) in matches.items():

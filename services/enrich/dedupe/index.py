@@ -165,6 +165,17 @@ class DedupeIndex:
             for r in rows
         }
 
+    def events(self, conn: Connection, article_ids: Iterable[str]) -> dict[str, bytes]:
+        """The stored (compressed) enriched events of indexed articles."""
+        rows = conn.execute(
+            text(
+                "SELECT a.article_id, a.event FROM unnest(CAST(:ids AS text[])) AS q(article_id) "
+                "JOIN enrich.articles a ON a.article_id = q.article_id"
+            ),
+            {"ids": sorted(set(article_ids))},
+        )
+        return {r.article_id: bytes(r.event) for r in rows}
+
     def regroup(self, conn: Connection, old_root: str, new_root: str, kind: str, similarity: float) -> list[Regrouped]:
         """Move group ``old_root`` under ``new_root``; the old original becomes a copy of it."""
         conn.execute(
