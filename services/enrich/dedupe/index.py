@@ -15,8 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from shared.events import DuplicateKind
 
@@ -94,14 +95,7 @@ class DedupeIndex:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUPE_LOCK_KEY})
 
     def links(self, conn: Connection, article_ids: Sequence[str]) -> dict[str, StoredLink]:
-        rows = conn.execute(
-            text(
-                "SELECT a.article_id, a.root_id, a.kind, a.similarity "
-                "FROM unnest(CAST(:ids AS text[])) AS q(article_id) "
-                "JOIN enrich.articles a ON a.article_id = q.article_id"
-            ),
-            {"ids": list(article_ids)},
-        )
+        rows = _articles_by_id(conn, "a.root_id, a.kind, a.similarity", article_ids)
         return {r.article_id: StoredLink(r.article_id, r.root_id, as_kind(r.kind), r.similarity) for r in rows}
 
     def paragraph_groups(self, conn: Connection, hashes: Iterable[int]) -> dict[int, int]:
@@ -167,14 +161,7 @@ class DedupeIndex:
 
     def events(self, conn: Connection, article_ids: Iterable[str]) -> dict[str, bytes]:
         """The stored (compressed) enriched events of indexed articles."""
-        rows = conn.execute(
-            text(
-                "SELECT a.article_id, a.event FROM unnest(CAST(:ids AS text[])) AS q(article_id) "
-                "JOIN enrich.articles a ON a.article_id = q.article_id"
-            ),
-            {"ids": sorted(set(article_ids))},
-        )
-        return {r.article_id: bytes(r.event) for r in rows}
+        return {r.article_id: bytes(r.event) for r in _articles_by_id(conn, "a.event", article_ids)}
 
     def regroup(self, conn: Connection, old_root: str, new_root: str, kind: str, similarity: float) -> list[Regrouped]:
         """Move group ``old_root`` under ``new_root``; the old original becomes a copy of it."""
@@ -238,3 +225,14 @@ class DedupeIndex:
                 ),
                 {"hashes": paragraph_hashes},
             )
+
+
+def _articles_by_id(conn: Connection, columns: str, article_ids: Iterable[str]) -> Sequence[Row[Any]]:
+    """``article_id`` and ``columns`` (a constant list of ``a.`` columns) of the indexed ``article_ids``."""
+    return conn.execute(
+        text(
+            f"SELECT a.article_id, {columns} FROM unnest(CAST(:ids AS text[])) AS q(article_id) "
+            "JOIN enrich.articles a ON a.article_id = q.article_id"
+        ),
+        {"ids": sorted(set(article_ids))},
+    ).all()

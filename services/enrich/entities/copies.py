@@ -4,9 +4,10 @@ Wire stories arrive in many copies. A copy's text is verified near-identical to 
 was already tagged (``dedupe.detector.ReprintDetector.preview``), so running spaCy over it again
 (~25 ms an article, nearly all of enrich's time) would find the same names. Instead, each of the
 source's entities is kept with the surface forms that occur in the copy's own title and body,
-counted there (whole words, exact case, longest form first, no overlapping matches): a truncated reprint loses the names of the paragraphs it dropped, and a copy
-never gains a name its text does not contain. Canonical names, ids and types are the source's,
-so a name is the same entity in every copy of a story.
+counted there (whole words, exact case, longest form first, no overlapping matches): a truncated
+reprint loses the names of the paragraphs it dropped, and a copy never gains a name its text does
+not contain. Canonical names, ids and types are the source's, so a name is the same entity in
+every copy of a story. A name only the copy writes (in a changed headline) is not tagged.
 """
 
 from __future__ import annotations
