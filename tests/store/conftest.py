@@ -24,7 +24,7 @@ from shared.events import TOPIC_ENRICHED, EnrichedArticle
 from tests.conftest import throwaway_database
 from tests.store.seed_events import seed_events
 
-TABLES = ("articles", "entities", "article_entities", "dead_letters")
+TABLES = ("articles", "entities", "article_entities", "article_listings", "dead_letters")
 
 
 def deliveries(events: Sequence[EnrichedArticle], first_offset: int = 0) -> list[Delivery[EnrichedArticle]]:
@@ -48,7 +48,9 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
                 )
             ]
             listed = ", ".join(columns)
-            result[table] = [tuple(row) for row in conn.execute(text(f"SELECT {listed} FROM {table} ORDER BY 1, 2"))]
+            # As text: a json column has no ordering operator.
+            order = f"{columns[0]}, {columns[1]}::text"
+            result[table] = [tuple(row) for row in conn.execute(text(f"SELECT {listed} FROM {table} ORDER BY {order}"))]
     return result
 
 

@@ -2,7 +2,9 @@
 
 Returning a model from a route makes FastAPI dump it to a dict, validate it again and encode it
 (three passes over a page of 20 articles x 20 entities); routes return ``model_response(model)``
-and keep ``response_model=`` on the decorator for the OpenAPI document.
+and keep ``response_model=`` on the decorator for the OpenAPI document. The article listing goes
+further: Postgres renders its items as JSON and ``json_response`` sends that text unchanged
+(``tests/store`` hold it to the models' shape, the fuzz test to the OpenAPI schema).
 """
 
 from __future__ import annotations
@@ -13,3 +15,8 @@ from pydantic import BaseModel
 
 def model_response(model: BaseModel, status_code: int = 200) -> Response:
     return Response(content=model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+def json_response(content: str, status_code: int = 200) -> Response:
+    """JSON text already in a response model's shape (rendered by Postgres), sent as it is."""
+    return Response(content=content, status_code=status_code, media_type="application/json")

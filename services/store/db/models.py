@@ -1,4 +1,4 @@
-"""The store's schema as SQLAlchemy 2.x models: articles, entities, their links, and dead letters.
+"""The store's schema as SQLAlchemy 2.x models: articles, entities, their links, listings, and dead letters.
 
 This is the description the queries are written against and that Alembic compares with; the
 database itself is only ever changed by the revisions in ``services/store/migrations/versions``.
@@ -26,7 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Text search configuration for the full-text column and every query against it (they must match).
@@ -154,6 +154,27 @@ class ArticleEntity(Base):
     )
 
 
+class ArticleListing(Base):
+    """What every listing shows of an article beyond its own columns, rendered once by the writer.
+
+    A page of 20 articles used to join ~400 entity rows and build their JSON on every request;
+    this row holds that JSON already in the response's shape, and the body's plain opening. The
+    writer replaces it in the same transaction as the article's links, so it is exact whenever
+    they are (entity names and types never change once stored).
+    """
+
+    __tablename__ = "article_listings"
+
+    article_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("articles.article_id", ondelete="CASCADE"), primary_key=True
+    )
+    # [{"id", "name", "type", "mentions", "count"}, ...] in order of appearance. json, not jsonb:
+    # jsonb would reorder the keys of every object.
+    entities: Mapped[object] = mapped_column(JSON)
+    # The body's opening as the API shows it without a query (HTML-safe, cut at a word).
+    opening: Mapped[str] = mapped_column(Text)
+
+
 class DeadLetterRecord(Base):
     """A dead letter from ``news.dlq.v1``: what failed, where, and why (rejected files among them)."""
 
@@ -186,4 +207,5 @@ class DeadLetterRecord(Base):
 articles = cast(Table, Article.__table__)
 entities = cast(Table, Entity.__table__)
 article_entities = cast(Table, ArticleEntity.__table__)
+article_listings = cast(Table, ArticleListing.__table__)
 dead_letters = cast(Table, DeadLetterRecord.__table__)

@@ -6,11 +6,15 @@ first ``ingested_at`` and the earliest ``received_at`` are kept whatever arrives
 popularity (``article_count``: original articles mentioning it, reprints folded in as the default
 listing does) moves by exact deltas computed from the links this transaction deleted and inserted,
 under row locks taken in id order, so it costs O(batch) and concurrent writers cannot skew it.
+Each stored article's listing row (its entities as the API lists them, and its plain opening) is
+rendered here, in the same transaction as its links, from the same entities, so it is exact
+whenever they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.store.db.models import article_entities, articles, dead_letters, entities
+from services.store.snippets import opening
 from shared.events import DeadLetter, EnrichedArticle, EntityRef
 
 # Columns an article's newer enrichment may change; identity and first-seen times never change.
@@ -57,6 +62,16 @@ _APPLY_COUNT_DELTAS = text(
     UPDATE entities AS e SET article_count = e.article_count + d.delta
     FROM unnest(CAST(:ids AS text[]), CAST(:deltas AS integer[])) AS d(id, delta)
     WHERE e.id = d.id
+    """
+)
+
+
+# The JSON is rendered here (compact, keys in the response's order), so it is bound as text.
+_UPSERT_LISTING = text(
+    """
+    INSERT INTO article_listings (article_id, entities, opening)
+    VALUES (:article_id, CAST(:entities AS json), :opening)
+    ON CONFLICT (article_id) DO UPDATE SET entities = excluded.entities, opening = excluded.opening
     """
 )
 
@@ -196,7 +211,48 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
     changed = sorted(entity for entity, delta in deltas.items() if delta)
     if changed:
         conn.execute(_APPLY_COUNT_DELTAS, {"ids": changed, "deltas": [deltas[entity] for entity in changed]})
+    _upsert_listings(conn, result.stored, per_article)
     return result
+
+
+def listing_entities_json(refs: Sequence[EntityRef], names: dict[str, str]) -> str:
+    """An article's entities as the listing shows them (``ArticleEntity``), compact JSON in order of appearance."""
+    return json.dumps(
+        [
+            {
+                "id": ref.id,
+                "name": names.get(ref.id, ref.name),
+                "type": ref.type,
+                "mentions": ref.mentions,
+                "count": ref.count,
+            }
+            for ref in refs
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _upsert_listings(
+    conn: Connection, stored: Sequence[EnrichedArticle], per_article: dict[str, list[EntityRef]]
+) -> None:
+    """Replace the listing rows of the articles just stored."""
+    # The canonical name shown is the entity row's (the first spelling stored: ids ignore case),
+    # read after this transaction's entity upsert, so new and known entities alike are exact.
+    ids = sorted({ref.id for refs in per_article.values() for ref in refs})
+    names: dict[str, str] = {}
+    if ids:
+        query = select(entities.c.id, entities.c.name).where(_one_of(entities.c.id, ids))
+        names = {entity_id: name for entity_id, name in conn.execute(query)}
+    rows = [
+        {
+            "article_id": event.article.article_id,
+            "entities": listing_entities_json(per_article[event.article.article_id], names),
+            "opening": opening(event.article.body),
+        }
+        for event in stored
+    ]
+    conn.execute(_UPSERT_LISTING, rows)
 
 
 def _upsert_entities(conn: Connection, refs: Sequence[EntityRef]) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     RowMapping,
     Subquery,
+    Text,
     cast,
     exists,
     func,
@@ -26,29 +27,21 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from services.store.db.models import (
     PUBLISHED_ASC_KEY_SQL,
     PUBLISHED_DESC_KEY_SQL,
     TEXT_SEARCH_CONFIG,
     article_entities,
+    article_listings,
     articles,
     entities,
 )
 
 ArticleSort = Literal["-ingested_at", "ingested_at", "-published_at", "published_at", "relevance"]
 
-# ts_headline reads at most this much of a body: highlighting a 10 MB file would stall the page.
+# A search snippet is looked for in at most this much of a body: a 10 MB file must not stall a page.
 SNIPPET_SOURCE_MAX_CHARS = 20_000
-# Without a query the snippet is the body's opening; the API trims it to a word boundary.
-PLAIN_SNIPPET_MAX_CHARS = 280
-# Private-use characters mark a highlighted match; the API escapes the text, then turns them into <mark>.
-MATCH_START = "\ue000"
-MATCH_STOP = "\ue001"
-_HEADLINE_OPTIONS = (
-    f'StartSel={MATCH_START}, StopSel={MATCH_STOP}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'
-)
 STORY_ARTICLES_MAX = 50
 
 _CONFIG: ColumnElement[str] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
@@ -82,15 +75,31 @@ class ArticleFilters:
     include_duplicates: bool = False
 
 
+# ingested_at as the response models print it (pydantic: UTC as "Z", fractional seconds only when
+# there are some), so the JSON built by Postgres reads exactly like the models' JSON.
+_INGESTED_AT_JSON: ColumnElement[str] = literal_column(
+    "to_char(articles.ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+    "CASE WHEN date_trunc('second', articles.ingested_at) = articles.ingested_at THEN '' "
+    "ELSE to_char(articles.ingested_at AT TIME ZONE 'UTC', '.US') END || 'Z'"
+)
+
+
 @dataclass
 class ArticleRow:
-    """One listed article, with what the page needs to render it; entities as [id, name, type, mentions, count]."""
+    """One listed article as Postgres rendered it: JSON texts to splice into the page, and its keyset position.
 
-    fields: RowMapping
+    ``head`` is the item's own fields as a JSON object (``id`` to ``story_id``), ``entities`` its
+    entity list as JSON, ``snippet`` the stored opening, or with ``q`` the body to highlight the
+    words of ``tsquery`` in.
+    """
+
+    article_id: str
     sort_key: Any
+    head: str
     snippet: str
+    tsquery: str | None
     reprint_count: int
-    entities: list[list[Any]]
+    entities: str
 
 
 def resolve_entities(conn: Connection, values: Sequence[str], entity_type: str | None) -> list[list[str]]:
@@ -159,8 +168,9 @@ def list_articles(
 ) -> list[ArticleRow]:
     """Up to ``limit`` articles after the keyset position ``after`` (sort value, article_id), in ``sort`` order.
 
-    One round trip: the inner query finds the page through the indexes; the outer one adds, for
-    those rows only, the snippet, the reprint count and the entities (aggregated to JSON by Postgres).
+    One round trip: the inner query finds the page through the indexes; the outer one renders, for
+    those rows only, each item's JSON (its fields, the entities stored with its listing row), the
+    snippet and the reprint count.
     """
     if any(not ids for ids in filters.entity_ids):
         return []  # an entity nobody mentions: nothing can match all of them
@@ -177,37 +187,52 @@ def list_articles(
     selected_key = a.published_at if published else key
     order = (key.desc(), a.article_id.desc()) if descending else (key.asc(), a.article_id.asc())
     page = (
-        select(
-            a.article_id,
-            a.title,
-            a.source_file,
-            a.source,
-            a.published_at,
-            a.ingested_at,
-            a.duplicate_of,
-            a.story_id,
-            selected_key.label("sort_value"),
-        )
+        select(a.article_id, a.published_at, selected_key.label("sort_value"))
         .where(*conditions)
         .order_by(*order)
         .limit(limit)
         .subquery("page")
     )
+    listing = article_listings.c
+    head = func.json_build_object(
+        "id", a.article_id,
+        "title", a.title,
+        "source_file", a.source_file,
+        "source", a.source,
+        "published_at", a.published_at,
+        "ingested_at", _INGESTED_AT_JSON,
+        "duplicate_of", a.duplicate_of,
+        "story_id", a.story_id,
+    )  # fmt: skip
     query = (
-        select(page, _snippet(filters.q).label("snippet"), _reprint_count(page).label("reprint_count"))
-        .add_columns(_entities_json(page).label("entities"))
+        select(
+            page.c.article_id,
+            page.c.sort_value,
+            cast(head, Text).label("head"),
+            _snippet(filters.q).label("snippet"),
+            # The query as Postgres parsed it (stemmed, stop words dropped): what the snippet highlights.
+            (cast(_search_query(filters.q), Text) if filters.q is not None else literal_column("NULL")).label(
+                "tsquery"
+            ),
+            _reprint_count(page).label("reprint_count"),
+            func.coalesce(cast(listing.entities, Text), "[]").label("entities"),
+        )
         .join_from(page, articles, articles.c.article_id == page.c.article_id)
+        # An outer join: an article must never drop out of a page (and end it early) for want of a listing row.
+        .outerjoin(article_listings, listing.article_id == page.c.article_id)
         .order_by(*_page_order(sort, page, descending))
     )
     return [
         ArticleRow(
-            fields=row,
-            sort_key=row["sort_value"],
-            snippet=row["snippet"] or "",
-            reprint_count=row["reprint_count"],
-            entities=row["entities"],
+            article_id=row.article_id,
+            sort_key=row.sort_value,
+            head=row.head,
+            snippet=row.snippet or "",
+            tsquery=row.tsquery,
+            reprint_count=row.reprint_count,
+            entities=row.entities,
         )
-        for row in conn.execute(query).mappings()
+        for row in conn.execute(query)
     ]
 
 
@@ -224,27 +249,15 @@ def _page_order(sort: ArticleSort, page: Subquery, descending: bool) -> tuple[Co
 
 
 def _snippet(q: str | None) -> ColumnElement[str]:
-    body = articles.c.body
+    # With q: the body (bounded) for the API to highlight; without: the opening stored with the listing.
     if q is None:
-        return func.left(body, PLAIN_SNIPPET_MAX_CHARS)
-    return func.ts_headline(_CONFIG, func.left(body, SNIPPET_SOURCE_MAX_CHARS), _search_query(q), _HEADLINE_OPTIONS)
+        return article_listings.c.opening
+    return func.left(articles.c.body, SNIPPET_SOURCE_MAX_CHARS)
 
 
 def _reprint_count(page: Subquery) -> ColumnElement[int]:
     reprints = articles.alias("reprints")
     return select(func.count()).where(reprints.c.duplicate_of == page.c.article_id).scalar_subquery()
-
-
-def _entities_json(page: Subquery) -> ColumnElement[Any]:
-    """The article's entities as a JSON array of [id, name, type, mentions, count], in order of appearance."""
-    link, e = article_entities.c, entities.c
-    entry = func.json_build_array(e.id, e.name, e.type, link.mentions, link.mention_count)
-    return (
-        select(func.coalesce(func.json_agg(aggregate_order_by(entry, link.ordinal)), literal_column("'[]'::json")))
-        .select_from(article_entities.join(entities, e.id == link.entity_id))
-        .where(link.article_id == page.c.article_id)
-        .scalar_subquery()
-    )
 
 
 def entities_of(conn: Connection, article_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
