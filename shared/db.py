@@ -7,6 +7,7 @@ this module only knows how to connect and how to run a history against the confi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ MIGRATION_SETS: dict[str, Path] = {
     "store": Path(__file__).resolve().parent.parent / "services" / "store" / "migrations",
     "enrich": Path(__file__).resolve().parent.parent / "services" / "enrich" / "migrations",
 }
+
+
+def int_array(values: Iterable[int]) -> str:
+    """A Postgres array literal (``{1,2,3}``) of integers, for ``CAST(:param AS integer[])``.
+
+    psycopg dumps a Python list element by element in Python (0.67 ms of CPU for 500 ints,
+    measured); the literal is built in C (0.07 ms). Reprint and story indexes send thousands of
+    shingle and term hashes per batch, so this is a visible share of enrich's CPU.
+    """
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def sqlalchemy_url(url: str) -> str:

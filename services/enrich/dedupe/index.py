@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
+from shared.db import int_array
 from shared.events import DuplicateKind
 
 # pg_advisory_xact_lock key serialising decide+insert across replicas ("newsflow" + "dedupe").
@@ -104,7 +105,7 @@ class DedupeIndex:
                 "SELECT p.hash, p.groups FROM unnest(CAST(:hashes AS bigint[])) AS q(hash) "
                 "JOIN enrich.paragraph_groups p ON p.hash = q.hash"
             ),
-            {"hashes": sorted(set(hashes))},
+            {"hashes": int_array(sorted(set(hashes)))},
         )
         return {r.hash: r.groups for r in rows}
 
@@ -128,7 +129,7 @@ class DedupeIndex:
                 "CROSS JOIN LATERAL (SELECT a.article_id FROM enrich.anchors a WHERE a.hash = q.hash "
                 "LIMIT :limit) AS p"
             ),
-            {"anchors": sorted(set(anchors)), "limit": MAX_ANCHOR_POSTINGS + 1},
+            {"anchors": int_array(sorted(set(anchors))), "limit": MAX_ANCHOR_POSTINGS + 1},
         )
         found: dict[int, list[str]] = defaultdict(list)
         for r in rows:
@@ -185,7 +186,8 @@ class DedupeIndex:
             text(
                 "INSERT INTO enrich.articles (article_id, root_id, kind, similarity, ingested_at, content_hash, "
                 "shingles, breaks, paragraphs, event) VALUES (:article_id, :root_id, :kind, :similarity, "
-                ":ingested_at, :content_hash, :shingles, :breaks, :paragraphs, :event) "
+                ":ingested_at, :content_hash, CAST(:shingles AS integer[]), CAST(:breaks AS integer[]), "
+                "CAST(:paragraphs AS bigint[]), :event) "
                 "ON CONFLICT (article_id) DO NOTHING"
             ),
             [
@@ -196,9 +198,9 @@ class DedupeIndex:
                     "similarity": r.similarity,
                     "ingested_at": r.ingested_at,
                     "content_hash": r.content_hash,
-                    "shingles": r.shingles,
-                    "breaks": r.breaks,
-                    "paragraphs": r.paragraphs,
+                    "shingles": int_array(r.shingles),
+                    "breaks": int_array(r.breaks),
+                    "paragraphs": int_array(r.paragraphs),
                     "event": r.event,
                 }
                 for r in rows
@@ -211,7 +213,7 @@ class DedupeIndex:
                 "SELECT * FROM unnest(CAST(:hashes AS integer[]), CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
             ),
             {
-                "hashes": [h for r in rows for h in r.anchors],
+                "hashes": int_array(h for r in rows for h in r.anchors),
                 "ids": [r.article_id for r in rows for _ in r.anchors],
             },
         )
@@ -223,7 +225,7 @@ class DedupeIndex:
                     "SELECT h, count(*) FROM unnest(CAST(:hashes AS bigint[])) AS h GROUP BY h "
                     "ON CONFLICT (hash) DO UPDATE SET groups = enrich.paragraph_groups.groups + EXCLUDED.groups"
                 ),
-                {"hashes": paragraph_hashes},
+                {"hashes": int_array(paragraph_hashes)},
             )
 
 

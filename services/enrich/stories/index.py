@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from services.enrich.stories.matching import StoryState
 from services.enrich.stories.window import Span
+from shared.db import int_array
 
 # Stories kept per key on lookup, the most recently active first: a key as common as a head of
 # state's name then costs the same whether 100 or 100,000 stories were ever posted under it.
@@ -43,7 +44,7 @@ class StoryIndex:
                 "SELECT t.term, t.df FROM unnest(CAST(:terms AS bigint[])) AS q(term) "
                 "JOIN enrich.story_terms t ON t.term = q.term"
             ),
-            {"terms": sorted(set(terms))},
+            {"terms": int_array(sorted(set(terms)))},
         )
         return {r.term: r.df for r in rows}
 
@@ -55,7 +56,7 @@ class StoryIndex:
                 "CROSS JOIN LATERAL (SELECT k.story_id FROM enrich.story_keys k WHERE k.key = q.key "
                 "ORDER BY k.last_seen DESC LIMIT :limit) AS p"
             ),
-            {"keys": sorted(set(keys)), "limit": KEY_POSTINGS_LIMIT},
+            {"keys": int_array(sorted(set(keys))), "limit": KEY_POSTINGS_LIMIT},
         )
         found: dict[int, list[str]] = defaultdict(list)
         for r in rows:
@@ -98,7 +99,8 @@ class StoryIndex:
             conn.execute(
                 text(
                     "INSERT INTO enrich.stories (story_id, terms, term_weights, entity_ids, entity_weights, actors, "
-                    "originals, first_day, last_day, first_seen, last_seen) VALUES (:story_id, :terms, "
+                    "originals, first_day, last_day, first_seen, last_seen) "
+                    "VALUES (:story_id, CAST(:terms AS bigint[]), "
                     "CAST(:term_weights AS real[]), :entity_ids, CAST(:entity_weights AS real[]), :actors, "
                     ":originals, :first_day, :last_day, :first_seen, :last_seen) "
                     "ON CONFLICT (story_id) DO UPDATE SET terms = EXCLUDED.terms, "
@@ -128,7 +130,7 @@ class StoryIndex:
                     "SET last_seen = GREATEST(enrich.story_keys.last_seen, EXCLUDED.last_seen)"
                 ),
                 {
-                    "keys": [k for (k, _), _ in ordered],
+                    "keys": int_array(k for (k, _), _ in ordered),
                     "stories": [s for (_, s), _ in ordered],
                     "seen": [seen for _, seen in ordered],
                 },
@@ -141,7 +143,7 @@ class StoryIndex:
                     "SELECT * FROM unnest(CAST(:terms AS bigint[]), CAST(:counts AS integer[])) "
                     "ON CONFLICT (term) DO UPDATE SET df = enrich.story_terms.df + EXCLUDED.df"
                 ),
-                {"terms": terms, "counts": [term_documents[t] for t in terms]},
+                {"terms": int_array(terms), "counts": int_array(term_documents[t] for t in terms)},
             )
         if new_documents:
             conn.execute(
@@ -155,7 +157,7 @@ def _story_row(story: StoryState) -> dict[str, object]:
     entities = sorted(story.entities.items())
     return {
         "story_id": story.story_id,
-        "terms": [t for t, _ in terms],
+        "terms": int_array(t for t, _ in terms),
         "term_weights": [w for _, w in terms],
         "entity_ids": [e for e, _ in entities],
         "entity_weights": [w for _, w in entities],
