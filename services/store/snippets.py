@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 import Stemmer  # PyStemmer: the Snowball stemmers, as in Postgres's text search
 
@@ -24,7 +25,8 @@ _ELLIPSIS = "…"
 
 def highlighted(raw: str) -> str:
     """A ts_headline excerpt as HTML-safe text with <mark> around the matches."""
-    text = html.escape(_WHITESPACE.sub(" ", raw).strip(), quote=False)
+    # split/join: the same whitespace as re's \s (str.isspace), collapsed and stripped, at C speed.
+    text = html.escape(" ".join(raw.split()), quote=False)
     return text.replace(MATCH_START, "<mark>").replace(MATCH_STOP, "</mark>")
 
 
@@ -51,7 +53,6 @@ FRAGMENT_DELIMITER = " … "
 _REACH_BEFORE = 120
 _REACH_AFTER = 400
 _QUERY_ITEM = re.compile(r"'((?:[^']|'')*)'|[!()]")
-_WORDS = re.compile(r"\S+")
 _WORD_CHARS = re.compile(r"^\w+$")
 _stemmer = Stemmer.Stemmer("english")
 
@@ -82,27 +83,44 @@ def query_lexemes(tsquery_text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _match_pattern(lexemes: frozenset[str]) -> re.Pattern[str] | None:
-    """Candidate words: those starting like a lexeme (a stem is its word's start, but for a final y->i)."""
-    parts = []
-    for lexeme in sorted(lexemes, key=len, reverse=True):
-        if _WORD_CHARS.match(lexeme):
-            parts.append(r"\b" + re.escape(lexeme[:-1] if len(lexeme) > 2 else lexeme) + r"\w*")
-        else:  # 'u.s.', 'tehreek-e-insaf': the parser keeps such tokens whole; match them as written
-            parts.append(r"(?<!\w)" + re.escape(lexeme) + r"(?!\w)")
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+@lru_cache(maxsize=4096)
+def _lexeme_pattern(lexeme: str) -> re.Pattern[str]:
+    """Candidate words for one lexeme in lower-cased text: those starting like it.
+
+    A stem is its word's start but for a final y->i ('studi' for "study"), so one letter less is
+    searched. The pattern starts with a literal, which the regex engine scans for quickly.
+    """
+    if _WORD_CHARS.match(lexeme):
+        return re.compile(re.escape(lexeme[:-1] if len(lexeme) > 2 else lexeme) + r"\w*")
+    # 'u.s.', 'tehreek-e-insaf': the parser keeps such tokens whole; match them as written.
+    return re.compile(re.escape(lexeme) + r"(?!\w)")
 
 
 def _matches(body: str, lexemes: frozenset[str]) -> list[tuple[int, int]]:
-    pattern = _match_pattern(lexemes)
-    if pattern is None:
-        return []
+    """Spans of the body's words whose English stem is one of the lexemes, in text order."""
+    lowered = body.lower()
+    if len(lowered) != len(body):  # a character whose lower case is longer: offsets would drift
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in body)
     spans = []
-    for found in pattern.finditer(body):
-        word = found.group(0).lower()
-        if word in lexemes or _stemmer.stemWord(word) in lexemes:
-            spans.append(found.span())
-    return spans
+    for lexeme in lexemes:
+        for found in _lexeme_pattern(lexeme).finditer(lowered):
+            start = found.start()
+            if start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):
+                continue  # inside a word, not at its start
+            word = found.group(0)
+            if word == lexeme or _stemmer.stemWord(word) == lexeme or not _WORD_CHARS.match(lexeme):
+                spans.append(found.span())
+    spans.sort()
+    # One word can be a candidate for two lexemes (overlapping prefixes): keep it once.
+    return [span for i, span in enumerate(spans) if i == 0 or span[0] >= spans[i - 1][1]]
+
+
+@lru_cache(maxsize=64)
+def _words_after(count: int) -> re.Pattern[str]:
+    return re.compile(rf"\S+(?:\s+\S+){{0,{max(0, count - 1)}}}")
+
+
+_WORDS_BEFORE = re.compile(rf"\s*(?:\S+\s+){{0,{FRAGMENT_WORDS_BEFORE - 1}}}\S+")
 
 
 def _fragment(body: str, first: int, floor: int = 0) -> tuple[int, int]:
@@ -111,14 +129,19 @@ def _fragment(body: str, first: int, floor: int = 0) -> tuple[int, int]:
     It never starts before ``floor`` (the end of the previous fragment).
     """
     lo = max(floor, first - _REACH_BEFORE)
-    before = [m.start() for m in _WORDS.finditer(body, lo, first)]
-    if lo > 0 and before and not body[before[0] - 1].isspace():
-        before = before[1:]  # the reach began inside a word
-    start = before[-FRAGMENT_WORDS_BEFORE:][0] if before else first
-    words_before = min(len(before), FRAGMENT_WORDS_BEFORE)
-    after = list(_WORDS.finditer(body, first, min(len(body), first + _REACH_AFTER)))
-    kept = after[: max(1, FRAGMENT_WORDS - words_before)]
-    end = kept[-1].end() if kept else min(len(body), first + 1)
+    start, words_before = first, 0
+    # The words before, read backwards: one forward match over the reversed reach.
+    before = _WORDS_BEFORE.match(body[lo:first][::-1])
+    if before is not None:
+        start = first - before.end()
+        words_before = len(body[start:first].split())
+        if start == lo and lo > floor and not body[lo - 1].isspace():
+            # The reach began inside a word: drop that partial word.
+            rest = body[start:first].split(None, 1)
+            start = first - len(rest[1]) if len(rest) == 2 else first
+            words_before -= 1
+    after = _words_after(FRAGMENT_WORDS - words_before).match(body, first, min(len(body), first + _REACH_AFTER))
+    end = after.end() if after is not None else min(len(body), first + 1)
     return start, end
 
 

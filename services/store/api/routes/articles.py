@@ -7,12 +7,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import RowMapping
 
 from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.deps import DbConnection
+from services.store.api.deps import DbConnection, open_connection
 from services.store.api.errors import ParameterError
 from services.store.api.params import CursorToken, EntityKey, Identifier, SearchText, SourceName, StoryId
 from services.store.api.responses import json_response, model_response
@@ -63,7 +63,7 @@ class ArticleSort(StrEnum):
     ),
 )
 def list_articles_route(
-    conn: DbConnection,
+    request: Request,
     q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
     entity: Annotated[
         list[EntityKey] | None,
@@ -96,18 +96,19 @@ def list_articles_route(
     if since is not None and until is not None and until < since:
         raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
-    entity_ids = resolve_entities(conn, entity or [], entity_type)
-    filters = ArticleFilters(
-        q=q,
-        entity_ids=entity_ids,
-        entity_type=entity_type,
-        sources=source or [],
-        story=story,
-        since=since,
-        until=until,
-        include_duplicates=include_duplicates,
-    )
-    rows = list_articles(conn, filters, sort=sort.value, limit=limit + 1, after=after)
+    with open_connection(request) as conn:
+        entity_ids = resolve_entities(conn, entity or [], entity_type)
+        filters = ArticleFilters(
+            q=q,
+            entity_ids=entity_ids,
+            entity_type=entity_type,
+            sources=source or [],
+            story=story,
+            since=since,
+            until=until,
+            include_duplicates=include_duplicates,
+        )
+        rows = list_articles(conn, filters, sort=sort.value, limit=limit + 1, after=after)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:
