@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # A copy (reprint, duplicate, redelivery) takes the entities of the article it copies,
     # found in its own text, instead of being tagged again: most of enrich's time on wire copy.
     reuse_copy_entities: bool = True
+    # A polled batch is tagged in steps of this many articles: spaCy tags one step while the
+    # previous one is decided and published, so the database and broker round trips overlap it.
+    enrich_step_articles: int = Field(default=16, ge=1)
 
     # --- logging -----------------------------------------------------------------------------
     log_level: LogLevel = "INFO"

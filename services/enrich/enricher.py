@@ -1,11 +1,11 @@
 """The enrich work for a batch, without Kafka: entities, reprint links, stories, enriched events.
 
-Entities come first, for the whole batch at once and outside any lock (the expensive part): an
-unlocked preview of the reprint index says which articles copy one already tagged (an indexed
-article or one earlier in the batch); those take its entities (``entities.copies``) and only the
-rest go through spaCy. Reprint decisions then run against the durable index under its lock (see
-``dedupe.detector``), and story assignment right after them in the same locked transaction (see
-``stories.assigner``). The result holds one event per article of the batch, plus corrections:
+Entities come first, outside any lock (the expensive part): copies of an article already tagged
+take its entities, the rest go through spaCy (``batch_entities``). Reprint decisions then run
+against the durable index under its lock (see ``dedupe.detector``), and story assignment right
+after them in the same locked transaction (see ``stories.assigner``). A batch can be worked in
+steps so that spaCy tags one step while the previous one is decided and published
+(:meth:`Enricher.enrich_in_steps`). The result holds one event per article, plus corrections:
 earlier articles whose group got an earlier original, to republish with their new link and story.
 """
 
@@ -14,17 +14,18 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from services.enrich import metrics
+from services.enrich.batch_entities import BatchEntities, decision_order
 from services.enrich.dedupe.detector import DedupeItem, DedupeResult, ReprintDetector
 from services.enrich.dedupe.fingerprint import TextFingerprint
 from services.enrich.dedupe.index import Regrouped, as_kind
-from services.enrich.entities.copies import copied_entities
-from services.enrich.entities.tagger import EntityTagger, article_text
+from services.enrich.entities.tagger import EntityTagger
 from services.enrich.stories import metrics as story_metrics
 from services.enrich.stories.assigner import StoryAssigner, StoryItem, StoryResult
 from shared.events import DuplicateLink, EnrichedArticle, EntityRef, RawArticle, utcnow
@@ -59,16 +60,76 @@ class Enricher:
         self.stories = stories or StoryAssigner()
         self.clock = clock
         self.reuse_copy_entities = reuse_copy_entities
+        # Decides and publishes one step while the calling thread tags the next (enrich_in_steps).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich-decide")
 
     def enrich(self, batch: Sequence[RawArticle]) -> EnrichResult:
-        if not batch:
-            return EnrichResult([], [])
-        metrics.BATCH_SIZE.observe(len(batch))
-        fingerprints = [TextFingerprint.of(article.body) for article in batch]
-        started = time.perf_counter()
-        entities = self._entities(batch, fingerprints)
-        metrics.NER_SECONDS.observe(time.perf_counter() - started)
+        """Enrich ``batch`` in one step and return its events (the caller publishes them)."""
+        results: list[EnrichResult] = []
+        self.enrich_in_steps(batch, results.append, step_articles=max(1, len(batch)))
+        return EnrichResult(
+            [event for r in results for event in r.articles], [event for r in results for event in r.corrections]
+        )
 
+    def enrich_in_steps(
+        self, batch: Sequence[RawArticle], publish: Callable[[EnrichResult], None], *, step_articles: int
+    ) -> None:
+        """Enrich ``batch`` in steps of ``step_articles`` in decision order, handing each step's events to ``publish``.
+
+        While one step is decided and published on the worker thread (database round trips,
+        broker acknowledgements, Python), spaCy tags the next one here: the model's matrix code
+        releases the GIL, so the two overlap on two cores. Steps are decided one after another,
+        in order, exactly as one call over the whole batch would decide them, and at most one is
+        in flight. Returns once every step is published; raises the first failure, after the
+        step in flight has finished (a retry never runs beside it).
+        """
+        if not batch:
+            return
+        metrics.BATCH_SIZE.observe(len(batch))
+        ordered = sorted(batch, key=decision_order)
+        fingerprints = {article.article_id: TextFingerprint.of(article.body) for article in ordered}
+        entities = BatchEntities(
+            self.tagger,
+            self.detector,
+            ordered,
+            [fingerprints[a.article_id] for a in ordered],
+            reuse_copies=self.reuse_copy_entities,
+        )
+        in_flight: Future[None] | None = None
+        try:
+            for start in range(0, len(ordered), step_articles):
+                step = ordered[start : start + step_articles]
+                started = time.perf_counter()
+                found = entities.for_step(step)
+                metrics.NER_SECONDS.observe(time.perf_counter() - started)
+                if in_flight is not None:
+                    in_flight.result()
+                texts = [fingerprints[a.article_id] for a in step]
+                in_flight = self._worker.submit(self._decide_and_publish, step, texts, found, publish)
+        except BaseException:
+            if in_flight is not None:
+                wait([in_flight])
+            raise
+        if in_flight is not None:
+            in_flight.result()
+
+    def close(self) -> None:
+        """Stop the worker thread (after the step it may be running)."""
+        self._worker.shutdown(wait=True)
+
+    def _decide_and_publish(
+        self,
+        batch: list[RawArticle],
+        fingerprints: list[TextFingerprint],
+        entities: list[list[EntityRef]],
+        publish: Callable[[EnrichResult], None],
+    ) -> None:
+        publish(self._decide(batch, fingerprints, entities))
+
+    def _decide(
+        self, batch: list[RawArticle], fingerprints: list[TextFingerprint], entities: list[list[EntityRef]]
+    ) -> EnrichResult:
+        """Reprint links and stories for one step, under the index lock; the step's events."""
         now = self.clock()
         drafts = [
             EnrichedArticle(article=article, entities=found, content_hash=text.content_hash, enriched_at=now)
@@ -100,43 +161,6 @@ class Enricher:
         _count(published, len(corrections))
         story_metrics.record(stories)
         return EnrichResult(published, corrections)
-
-    def _entities(self, batch: Sequence[RawArticle], fingerprints: list[TextFingerprint]) -> list[list[EntityRef]]:
-        """Each article's entities: copies take their source's, the others are tagged in one call."""
-        sources: dict[str, str] = {}
-        stored: dict[str, bytes] = {}
-        if self.reuse_copy_entities:
-            preview = self.detector.preview(
-                [DedupeItem(a.article_id, a.ingested_at, text) for a, text in zip(batch, fingerprints, strict=True)]
-            )
-            sources, stored = preview.sources, preview.stored_events
-        found: dict[str, list[EntityRef]] = {}
-        to_tag = [article for article in batch if article.article_id not in sources]
-        found.update(zip((a.article_id for a in to_tag), self.tagger.tag(to_tag), strict=True))
-        unpacked: dict[str, list[EntityRef]] = {}
-        untagged: list[RawArticle] = []
-        # Decision order: a copy's source in the batch comes before it, so it has its entities.
-        for article in sorted(batch, key=lambda a: (a.ingested_at, a.article_id)):
-            source = sources.get(article.article_id)
-            if source is None or article.article_id in found:
-                continue
-            if source in found:
-                source_entities = found[source]
-            elif source in stored:
-                if source not in unpacked:
-                    unpacked[source] = EnrichedArticle.model_validate_json(zlib.decompress(stored[source])).entities
-                source_entities = unpacked[source]
-            else:  # the preview's source was not tagged (cannot happen in decision order): tag it
-                untagged.append(article)
-                continue
-            if source == article.article_id:  # a redelivery: exactly what was published before
-                found[article.article_id] = source_entities
-            else:
-                found[article.article_id] = copied_entities(article_text(article), source_entities)
-        found.update(zip((a.article_id for a in untagged), self.tagger.tag(untagged), strict=True))
-        metrics.ENTITY_SOURCE.labels("model").inc(len(to_tag) + len(untagged))
-        metrics.ENTITY_SOURCE.labels("copy").inc(len(batch) - len(to_tag) - len(untagged))
-        return [found[article.article_id] for article in batch]
 
     def _assign_stories(self, conn: Connection, items: list[StoryItem], decided: DedupeResult) -> StoryResult:
         started = time.perf_counter()

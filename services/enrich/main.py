@@ -49,7 +49,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         group_id=GROUP_ID,
         topic=TOPIC_RAW,
         schema=RawArticle,
-        handle=EnrichHandler(enricher, producer),
+        handle=EnrichHandler(enricher, producer, step_articles=settings.enrich_step_articles),
         producer=producer,
         stop=stop,
         client_id="newsflow-enrich",
@@ -57,6 +57,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     try:
         loop.run()
     finally:
+        enricher.close()
         producer.close(timeout=_PRODUCER_CLOSE_TIMEOUT_SECONDS)
         engine.dispose()
         log.info("enrich stopped")

@@ -71,7 +71,11 @@ def test_service_enriches_raw_events_from_the_broker(settings: Settings, seed_te
 def test_database_outage_is_a_transient_error(tagger: EntityTagger, seed_texts: dict[str, str]) -> None:
     """With the database unreachable the batch is retried later, never dead-lettered."""
     unreachable = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/newsflow")
-    handler = EnrichHandler(Enricher(tagger, ReprintDetector(unreachable)), producer=None)  # type: ignore[arg-type]
+    handler = EnrichHandler(
+        Enricher(tagger, ReprintDetector(unreachable)),
+        producer=None,  # type: ignore[arg-type]
+        step_articles=16,
+    )
     name, text = next(iter(seed_texts.items()))
     delivery = Delivery(seed_article(name, text), TOPIC_RAW, 0, 0, 0)
     with pytest.raises(TransientError, match="database"):
