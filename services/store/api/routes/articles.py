@@ -31,7 +31,7 @@ from services.store.db.queries.articles import (
     ArticleRow,
     get_article,
     list_articles,
-    resolve_entities,
+    resolve_entities_counted,
 )
 from services.store.snippets import opening, query_lexemes, search_snippet
 from shared.events import EntityType
@@ -97,10 +97,12 @@ def list_articles_route(
         raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
     with open_connection(request) as conn:
-        entity_ids = resolve_entities(conn, entity or [], entity_type)
+        entity_ids, entity_counts, archive_estimate = resolve_entities_counted(conn, entity or [], entity_type)
         filters = ArticleFilters(
             q=q,
             entity_ids=entity_ids,
+            entity_counts=entity_counts,
+            archive_estimate=archive_estimate,
             entity_type=entity_type,
             sources=source or [],
             story=story,
