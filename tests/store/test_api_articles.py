@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.store.db.queries import articles as article_queries
 from tests.store.seed_events import REPRINT_FILE, by_prefix, seed_events
 
 SEEDS = by_prefix(seed_events())
@@ -229,3 +230,25 @@ def test_unknown_article_is_404(client: TestClient) -> None:
     response = client.get("/articles/no-such-article")
     assert response.status_code == 404
     assert "no-such-article" in response.json()["detail"]
+
+
+def test_relevance_ranks_the_newest_matches_only(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sort=relevance ranks a window of the newest RELEVANCE_WINDOW matches; its pages cover it once."""
+    monkeypatch.setattr(article_queries, "RELEVANCE_WINDOW", 3)
+    article_queries._listing_sql.cache_clear()
+    try:
+        newest_three = [i["id"] for i in _list(client, q="Imran Khan")][:3]  # default sort: newest first
+        ranked = _list(client, q="Imran Khan", sort="relevance")
+        assert sorted(i["id"] for i in ranked) == sorted(newest_three)
+        paged: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"q": "Imran Khan", "sort": "relevance", "limit": 2}
+            page = client.get("/articles", params={**params, **({"cursor": cursor} if cursor else {})}).json()
+            paged += [i["id"] for i in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert paged == [i["id"] for i in ranked]
+    finally:
+        article_queries._listing_sql.cache_clear()

@@ -29,6 +29,8 @@ def encode_cursor(resource: str, sort: str, key: Any, row_id: str) -> str:
 
 
 def _encode_key(key: Any) -> Any:
+    if isinstance(key, list | tuple):
+        return [_encode_key(part) for part in key]
     if isinstance(key, datetime):
         return key.isoformat()
     if isinstance(key, date):
@@ -77,9 +79,22 @@ def _decode_key(sort: str, key: Any, token: str) -> Any:
         except ValueError:
             raise bad from None
     if sort == "relevance":
-        if isinstance(key, bool) or not isinstance(key, int | float) or not math.isfinite(key):
+        # [rank, window floor's ingested_at, window floor's id]: the rank to continue after and the
+        # window of newest matches the first page ranked (see db.queries.articles.RELEVANCE_WINDOW).
+        if not isinstance(key, list) or len(key) != 3:
             raise bad
-        return float(key)
+        rank, floor_at, floor_id = key
+        if isinstance(rank, bool) or not isinstance(rank, int | float) or not math.isfinite(rank):
+            raise bad
+        if not isinstance(floor_at, str) or not isinstance(floor_id, str):
+            raise bad
+        try:
+            floor = datetime.fromisoformat(floor_at)
+        except ValueError:
+            raise bad from None
+        if floor.tzinfo is None:
+            raise bad
+        return [float(rank), floor, floor_id]
     if sort == "-article_count":
         if isinstance(key, bool) or not isinstance(key, int):
             raise bad

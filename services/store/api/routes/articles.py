@@ -96,6 +96,10 @@ def list_articles_route(
     if since is not None and until is not None and until < since:
         raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
+    window_floor = None
+    if after is not None and sort is ArticleSort.relevance:
+        (rank, floor_at, floor_id), row_id = after
+        after, window_floor = (rank, row_id), (floor_at, floor_id)
     with open_connection(request) as conn:
         entity_ids, entity_counts, archive_estimate = resolve_entities_counted(conn, entity or [], entity_type)
         filters = ArticleFilters(
@@ -110,12 +114,15 @@ def list_articles_route(
             until=until,
             include_duplicates=include_duplicates,
         )
-        rows = list_articles(conn, filters, sort=sort.value, limit=limit + 1, after=after)
+        rows = list_articles(conn, filters, sort=sort.value, limit=limit + 1, after=after, window_floor=window_floor)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:
         last = page[-1]
-        next_cursor = encode_cursor(_CURSOR_RESOURCE, sort.value, _cursor_key(sort, last.sort_key), last.article_id)
+        key = _cursor_key(sort, last.sort_key)
+        if sort is ArticleSort.relevance and last.window_floor is not None:
+            key = [key, *last.window_floor]
+        next_cursor = encode_cursor(_CURSOR_RESOURCE, sort.value, key, last.article_id)
     # The page is spliced from the JSON Postgres rendered (the ArticlePage shape, response_model
     # above): building and validating ~400 entity models per page was most of a request's time.
     lexemes = query_lexemes(page[0].tsquery or "") if q is not None and page else frozenset()

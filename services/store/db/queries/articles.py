@@ -35,6 +35,10 @@ ArticleSort = Literal["-ingested_at", "ingested_at", "-published_at", "published
 
 # A search snippet is looked for in at most this much of a body: a 10 MB file must not stall a page.
 SNIPPET_SOURCE_MAX_CHARS = 20_000
+# sort=relevance ranks the newest this-many matching articles, not every match: ts_rank reads each
+# candidate's whole search vector, so ranking every match of a common word ("market": ~36k of 100k
+# articles) took ~240 ms; the window bounds a page's cost whatever the word.
+RELEVANCE_WINDOW = 500
 STORY_ARTICLES_MAX = 50
 
 _CONFIG: ColumnElement[str] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
@@ -93,6 +97,9 @@ class ArticleRow:
     tsquery: str | None
     reprint_count: int
     entities: str
+    # sort=relevance: the oldest (ingested_at, article_id) of the window ranked, kept in the cursor
+    # so later pages rank the same window (plus any newer arrivals).
+    window_floor: tuple[Any, str] | None = None
 
 
 def resolve_entities(conn: Connection, values: Sequence[str], entity_type: str | None) -> list[list[str]]:
@@ -162,7 +169,7 @@ _ITEM_HEAD_JSON = (
     "'duplicate_of', articles.duplicate_of, 'story_id', articles.story_id)::text"
 )
 _LISTING_SQL = """
-SELECT page.article_id, page.sort_value, {head} AS head, {snippet} AS snippet, {tsquery} AS tsquery,
+SELECT page.article_id, page.sort_value, {head} AS head, {snippet} AS snippet, {tsquery} AS tsquery, {floor},
        (SELECT count(*) FROM articles reprints WHERE reprints.duplicate_of = page.article_id) AS reprint_count,
        coalesce(listing.entities::text, '[]') AS entities
 FROM (
@@ -176,6 +183,30 @@ JOIN articles ON articles.article_id = page.article_id
 -- An outer join: an article must never drop out of a page (and end it early) for want of a listing row.
 LEFT JOIN article_listings listing ON listing.article_id = page.article_id
 ORDER BY {page_key} {direction}, page.article_id {direction}
+"""
+
+
+# sort=relevance: the window of the newest matches, then their ranks. The first page takes the
+# window by LIMIT and reports its floor; later pages take it by the floor from their cursor.
+_RELEVANCE_PAGE_SQL = """
+    SELECT w.article_id, w.published_at, w.sort_value, w.floor_at, w.floor_id
+    FROM (
+        SELECT n.article_id, n.published_at, ts_rank(n.search, {tsquery}) AS sort_value,
+               last_value(n.ingested_at) OVER newest AS floor_at,
+               last_value(n.article_id) OVER newest AS floor_id
+        FROM (
+            SELECT a.article_id, a.published_at, a.ingested_at, a.search
+            FROM articles a
+            WHERE {conditions}
+            ORDER BY {window_order}
+            {window_limit}
+        ) AS n
+        WINDOW newest AS (ORDER BY n.ingested_at DESC, n.article_id DESC
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ) AS w
+    WHERE {after}
+    ORDER BY w.sort_value DESC, w.article_id DESC
+    LIMIT %(limit)s
 """
 
 
@@ -194,6 +225,7 @@ class _ListingShape:
     since: bool
     until: bool
     after: bool
+    window_floor: bool = False
 
 
 @lru_cache(maxsize=512)
@@ -230,6 +262,8 @@ def _listing_sql(shape: _ListingShape) -> str:
         conditions.append("a.published_at >= %(since)s")
     if shape.until:
         conditions.append("a.published_at <= %(until)s")
+    if shape.sort == "relevance":
+        return _relevance_sql(shape, conditions)
     if shape.after:
         comparison = "<" if descending else ">"
         conditions.append(f"({key}, a.article_id) {comparison} ({_KEYSET_VALUES[shape.sort]}, %(after_id)s)")
@@ -239,12 +273,49 @@ def _listing_sql(shape: _ListingShape) -> str:
         # (stemmed, stop words dropped); without: the opening stored with the listing row.
         snippet=f"left(articles.body, {SNIPPET_SOURCE_MAX_CHARS})" if shape.q else "listing.opening",
         tsquery=f"{_TSQUERY}::text" if shape.q else "NULL",
+        floor="NULL AS floor_at, NULL AS floor_id",
         selected_key="a.published_at" if shape.sort in ("-published_at", "published_at") else key,
         conditions="\n      AND ".join(conditions),
         key=key,
         direction="DESC" if descending else "ASC",
         page_key=_PAGE_KEYS[shape.sort],
     )
+
+
+def _relevance_sql(shape: _ListingShape, conditions: list[str]) -> str:
+    if shape.window_floor:
+        conditions = [*conditions, "(a.ingested_at, a.article_id) >= (%(floor_at)s, %(floor_id)s)"]
+    page = _RELEVANCE_PAGE_SQL.format(
+        tsquery=_TSQUERY,
+        conditions="\n          AND ".join(conditions),
+        window_limit="" if shape.window_floor else f"LIMIT {RELEVANCE_WINDOW}",
+        # Not the index's own expression, on purpose: walking the newest-first index and testing each
+        # article's search vector (read from TOAST, ~10 us each) until the window is full cost
+        # 190 ms for a word in 3 % of 100k articles; the planner prices that test as nearly free.
+        # The GIN bitmap and a sort of the matches cost ~11 ms for it (and ~56 ms for "market", in
+        # 40 %, where the walk is cheaper: the bounded cost is the point).
+        window_order="a.ingested_at + interval '0' DESC, a.article_id DESC",
+        after=(
+            "(w.sort_value, w.article_id) < (CAST(%(after_key)s AS double precision), %(after_id)s)"
+            if shape.after
+            else "TRUE"
+        ),
+    )
+    listing = _LISTING_SQL.format(
+        head=_ITEM_HEAD_JSON,
+        snippet=f"left(articles.body, {SNIPPET_SOURCE_MAX_CHARS})",
+        tsquery=f"{_TSQUERY}::text",
+        floor="page.floor_at, page.floor_id",
+        selected_key="",
+        conditions="",
+        key="",
+        direction="DESC",
+        page_key="page.sort_value",
+    )
+    # The generic listing's page subquery, replaced by the ranked window's.
+    head, _, rest = listing.partition("FROM (")
+    _, _, tail = rest.partition(") AS page")
+    return f"{head}FROM ({page}) AS page{tail}"
 
 
 def _driving_group(filters: ArticleFilters, limit: int) -> int | None:
@@ -269,8 +340,12 @@ def list_articles(
     sort: ArticleSort,
     limit: int,
     after: tuple[Any, str] | None = None,
+    window_floor: tuple[Any, str] | None = None,
 ) -> list[ArticleRow]:
     """Up to ``limit`` articles after the keyset position ``after`` (sort value, article_id), in ``sort`` order.
+
+    ``window_floor`` (sort=relevance): the floor of the window the first page ranked (its rows'
+    ``window_floor``); without it, the newest RELEVANCE_WINDOW matches are ranked.
 
     One round trip: the inner query finds the page through the indexes; the outer one renders, for
     those rows only, each item's JSON (its fields, the entities stored with its listing row), the
@@ -292,6 +367,7 @@ def list_articles(
         since=filters.since is not None,
         until=filters.until is not None,
         after=after is not None,
+        window_floor=window_floor is not None,
     )
     params: dict[str, Any] = {
         "limit": limit,
@@ -303,6 +379,8 @@ def list_articles(
         "until": filters.until,
         "after_key": after[0] if after else None,
         "after_id": after[1] if after else None,
+        "floor_at": window_floor[0] if window_floor else None,
+        "floor_id": window_floor[1] if window_floor else None,
     }
     params.update({f"entity_ids_{i}": list(ids) for i, ids in enumerate(filters.entity_ids)})
     return [
@@ -314,6 +392,7 @@ def list_articles(
             tsquery=row.tsquery,
             reprint_count=row.reprint_count,
             entities=row.entities,
+            window_floor=((window_floor or (row.floor_at, row.floor_id)) if sort == "relevance" else None),
         )
         for row in conn.exec_driver_sql(_listing_sql(shape), params)
     ]
