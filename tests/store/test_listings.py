@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from services.store.api.app import create_app
 from services.store.consumer import make_article_handler
+from services.store.db.queries import articles as article_queries
 from services.store.db.queries.articles import (
     ArticleFilters,
     _driving_group,
@@ -207,3 +208,31 @@ def test_rare_entities_fetched_by_id_list_the_same_page(seeded_database_url: str
                 r.article_id for r in list_articles(conn, walked, sort=sort, limit=100, after=after)
             ]
     engine.dispose()
+
+
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at"])
+@pytest.mark.parametrize("walk_rows", [1, 3, 100])
+def test_date_sorted_search_lists_the_same_pages_walked_or_from_the_index(
+    seeded_database_url: str, monkeypatch: pytest.MonkeyPatch, sort: str, walk_rows: int
+) -> None:
+    """Whether the bounded walk filled the page or the GIN index did, the pages are the same."""
+    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
+    engine = make_reader_engine(Settings(database_url=seeded_database_url))
+    filters = ArticleFilters(q="Imran Khan", include_duplicates=True)
+    with engine.connect() as conn:
+        everything = [row.article_id for row in list_articles(conn, filters, sort=sort, limit=100)]
+        assert len(everything) == 6
+        paged: list[str] = []
+        after = None
+        while True:
+            rows = list_articles(conn, filters, sort=sort, limit=3, after=after)  # the route asks for limit + 1
+            paged += [row.article_id for row in rows[:2]]
+            if len(rows) < 3:
+                break
+            last = rows[1]
+            key = last.sort_key
+            if sort.endswith("published_at"):
+                key = key.isoformat() if key is not None else ("-infinity" if sort.startswith("-") else "infinity")
+            after = (key, last.article_id)
+    engine.dispose()
+    assert paged == everything
