@@ -59,7 +59,11 @@ class ArticleSort(StrEnum):
     description=(
         'Full-text search (`q`, Postgres web-search syntax: words, "phrases", OR, -exclusion), filters, '
         "sorting and keyset paging. By default reprints are folded into their original (`reprint_count`); "
-        "`include_duplicates=true` lists every stored article. Undated articles sort last."
+        "`include_duplicates=true` lists every stored article. Undated articles sort last. "
+        "`sort=relevance` ranks the 500 newest matching articles (by ingest time), not every match; "
+        "its cursor keeps that window, so later pages rank the same articles (plus newer arrivals). "
+        "With `q` the snippet shows up to two passages around the query's words (matched by their "
+        "English stem), each word in <mark>...</mark>."
     ),
 )
 def list_articles_route(
@@ -87,7 +91,9 @@ def list_articles_route(
     include_duplicates: Annotated[
         bool, Query(description="List reprints and copies too, instead of folding them into their original.")
     ] = False,
-    sort: Annotated[ArticleSort, Query(description="`relevance` needs `q`.")] = ArticleSort.newest_ingested,
+    sort: Annotated[
+        ArticleSort, Query(description="`relevance` needs `q` and ranks the 500 newest matches.")
+    ] = ArticleSort.newest_ingested,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
