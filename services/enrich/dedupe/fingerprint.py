@@ -73,6 +73,10 @@ class TextFingerprint:
     content_hash: str
     paragraph_words: list[list[str]]
     paragraph_hashes: list[int]
+    # content() per boilerplate set: enrich's preview and its locked decision ask for the same one.
+    _contents: dict[frozenset[int], ContentFingerprint] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, body: str) -> TextFingerprint:
@@ -86,6 +90,12 @@ class TextFingerprint:
 
     def content(self, boilerplate: Collection[int]) -> ContentFingerprint:
         """Shingles and anchors of the paragraphs that are not boilerplate."""
+        key = frozenset(boilerplate)
+        if key not in self._contents:
+            self._contents[key] = self._content(key)
+        return self._contents[key]
+
+    def _content(self, boilerplate: frozenset[int]) -> ContentFingerprint:
         tokens: list[str] = []
         breaks: list[int] = []
         for paragraph, digest in zip(self.paragraph_words, self.paragraph_hashes, strict=True):

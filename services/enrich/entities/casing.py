@@ -9,6 +9,7 @@ characters and mentions are reported as they appear ("LEICESTERSHIRE").
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # A line is "shouting" when most of its letters are capitals and it has a few words.
 _MIN_UPPER_RATIO = 0.8
@@ -77,11 +78,16 @@ _SHORT_WORDS = frozenset(
 )
 
 
+# Texts whose ALL-CAPS spans are remembered: the articles of one step, with room to spare.
+_SPAN_CACHE_TEXTS = 256
+
+
 def _is_shouting(line: str) -> bool:
-    letters = [c for c in line if c.isalpha()]
-    if len(letters) < _MIN_LETTERS:
+    # map() over str methods runs in C: a list of letters per line was ~2 s per 227 BBC articles.
+    letters = sum(map(str.isalpha, line))
+    if letters < _MIN_LETTERS:
         return False
-    return sum(c.isupper() for c in letters) / len(letters) >= _MIN_UPPER_RATIO
+    return sum(map(str.isupper, line)) / letters >= _MIN_UPPER_RATIO  # only letters are upper case
 
 
 def _recase_word(match: re.Match[str]) -> str:
@@ -103,6 +109,7 @@ def restore_case(text: str) -> str:
     return _LINE.sub(recase_line, text)
 
 
-def shouting_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the ALL-CAPS lines of ``text``."""
-    return [(m.start(), m.end()) for m in _LINE.finditer(text) if _is_shouting(m.group(0))]
+@lru_cache(maxsize=_SPAN_CACHE_TEXTS)
+def shouting_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the ALL-CAPS lines of ``text`` (cached: each article asks three times)."""
+    return tuple((m.start(), m.end()) for m in _LINE.finditer(text) if _is_shouting(m.group(0)))
