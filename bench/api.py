@@ -405,6 +405,7 @@ def write_results(
     workers: int,
     connections: int,
     duration: int,
+    load: tuple[float, float],
 ) -> None:
     verdict = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
@@ -413,8 +414,9 @@ def write_results(
         f"Measured {datetime.now(UTC):%Y-%m-%d} on this machine ({os.cpu_count()} cores), Postgres "
         f"{postgres}, {articles:,} articles generated from real BBC text (eval-dev) with spaCy entities, "
         f"10 % reprints. API: uvicorn, {workers} worker(s); load: wrk, {connections} connections, {duration} s per "
-        "shape, each shape cycling through ~400 distinct requests (the API has no cache). Load average when "
-        f"the measurement started: {os.getloadavg()[0]:.1f} (anything above 0 is other work sharing the cores).",
+        "shape, each shape cycling through ~400 distinct requests (the API has no cache). Load average just "
+        f"before the API started: {load[0]:.1f} (anything above 0 is other work sharing the cores); after the "
+        f"last shape: {load[1]:.1f} (1-minute average, this run's own load included).",
         "",
         (
             f"Load through the store's writer: **{load_rate:,.0f} articles/s** (batches of {LOAD_BATCH_ARTICLES:,}, "
@@ -473,6 +475,9 @@ def main() -> None:
         load_rate = load(url, corpus, args.articles)
         print(f"loaded at {load_rate:,.0f} articles/s")
 
+    # Taken before the API and wrk start, so it shows the other work sharing the cores, not this run's.
+    load_at_start = os.getloadavg()[0]
+    print(f"load average before measuring: {load_at_start:.1f}", flush=True)
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     process = start_api(url, port, args.workers)
@@ -493,6 +498,8 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+    load_at_end = os.getloadavg()[0]
+    print(f"load average after measuring: {load_at_end:.1f} (1-minute average, this run's own load included)")
     if not args.no_write:
         write_results(
             results,
@@ -502,6 +509,7 @@ def main() -> None:
             workers=args.workers,
             connections=args.connections,
             duration=args.duration,
+            load=(load_at_start, load_at_end),
         )
         print(f"results written to {common.RESULTS_FILE.relative_to(REPO_ROOT)}")
 
