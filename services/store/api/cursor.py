@@ -57,18 +57,23 @@ def decode_cursor(token: str, *, resource: str, sort: str) -> tuple[Any, str]:
     return _decode_key(sort, payload.get("k"), token), row_id
 
 
+def _aware_datetime(value: Any, bad: ParameterError) -> datetime:
+    """An ISO timestamp with its time zone, as cursors carry them; ``bad`` otherwise."""
+    if not isinstance(value, str):
+        raise bad
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad from None
+    if parsed.tzinfo is None:
+        raise bad
+    return parsed
+
+
 def _decode_key(sort: str, key: Any, token: str) -> Any:
     bad = ParameterError("cursor", "not a cursor issued by this API", token)
     if sort in ("-ingested_at", "ingested_at", "-last_ingested_at"):
-        if not isinstance(key, str):
-            raise bad
-        try:
-            parsed = datetime.fromisoformat(key)
-        except ValueError:
-            raise bad from None
-        if parsed.tzinfo is None:
-            raise bad
-        return parsed
+        return _aware_datetime(key, bad)
     if sort in ("-published_at", "published_at"):
         if key in _INFINITE_DATES:
             return key
@@ -86,15 +91,9 @@ def _decode_key(sort: str, key: Any, token: str) -> Any:
         rank, floor_at, floor_id = key
         if isinstance(rank, bool) or not isinstance(rank, int | float) or not math.isfinite(rank):
             raise bad
-        if not isinstance(floor_at, str) or not isinstance(floor_id, str):
+        if not isinstance(floor_id, str):
             raise bad
-        try:
-            floor = datetime.fromisoformat(floor_at)
-        except ValueError:
-            raise bad from None
-        if floor.tzinfo is None:
-            raise bad
-        return [float(rank), floor, floor_id]
+        return [float(rank), _aware_datetime(floor_at, bad), floor_id]
     if sort == "-article_count":
         if isinstance(key, bool) or not isinstance(key, int):
             raise bad
