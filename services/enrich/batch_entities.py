@@ -44,16 +44,16 @@ class BatchEntities:
         self._unpacked: dict[str, list[EntityRef]] = {}
 
     def for_step(self, step: Sequence[RawArticle]) -> list[list[EntityRef]]:
-        """Each article's entities; ``step`` follows the earlier steps in decision order."""
+        """Each article's entities; ``step`` is in decision order and follows the earlier steps."""
         to_tag = [a for a in step if a.article_id not in self.sources and a.article_id not in self.found]
         self._tag(to_tag)
         untagged: list[RawArticle] = []
-        for article in sorted(step, key=decision_order):
+        for article in step:
             source = self.sources.get(article.article_id)
             if source is None or article.article_id in self.found:
                 continue
             source_entities = self._entities_of(source)
-            if source_entities is None:  # its source was never tagged (not in decision order): tag it
+            if source_entities is None:  # its source was never tagged (steps out of order): tag it
                 untagged.append(article)
             elif source == article.article_id:  # a redelivery: exactly what was published before
                 self.found[article.article_id] = source_entities
@@ -77,8 +77,3 @@ class BatchEntities:
                 self._unpacked[source] = event.entities
             return self._unpacked[source]
         return None
-
-
-def decision_order(article: RawArticle) -> tuple[object, str]:
-    """The order reprint decisions are taken in (``dedupe.detector``): earliest ingested first."""
-    return (article.ingested_at, article.article_id)

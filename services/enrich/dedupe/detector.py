@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -38,6 +38,19 @@ BOILERPLATE_MIN_STORIES = 3
 MAX_CANDIDATES_PER_ARTICLE = 10
 
 T = TypeVar("T")
+
+
+class _Ordered(Protocol):
+    @property
+    def ingested_at(self) -> datetime: ...
+    @property
+    def article_id(self) -> str: ...
+
+
+def decision_order(article: _Ordered) -> tuple[datetime, str]:
+    """The order a batch's articles are decided in: earliest ingested first, then by id."""
+    return (article.ingested_at, article.article_id)
+
 
 # Ranks an identical text above any reprint similarity (which is at most 1.0).
 _EXACT = 2.0
@@ -178,7 +191,7 @@ class _BatchDecision:
         """The links of the batch's already indexed articles; the rest become ``fresh``."""
         known = self.index.links(self.conn, [i.article_id for i in items])
         fresh: dict[str, DedupeItem] = {}
-        for item in sorted(items, key=lambda i: (i.ingested_at, i.article_id)):
+        for item in sorted(items, key=decision_order):
             if item.article_id not in known:
                 fresh.setdefault(item.article_id, item)  # the same article twice in a batch counts once
         self.fresh = list(fresh.values())

@@ -2,7 +2,7 @@
 
 Wire stories arrive in many copies. A copy's text is verified near-identical to an article that
 was already tagged (``dedupe.detector.ReprintDetector.preview``), so running spaCy over it again
-(~25 ms an article, nearly all of enrich's time) would find the same names. Instead, each of the
+(tens of milliseconds an article, most of enrich's time) would find the same names. Instead, each of the
 source's entities is kept with the surface forms that occur in the copy's own title and body,
 counted there (whole words, exact case, longest form first, no overlapping matches): a truncated
 reprint loses the names of the paragraphs it dropped, and a copy never gains a name its text does
