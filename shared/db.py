@@ -41,6 +41,12 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """The same database as a plain libpq URL (no SQLAlchemy driver name), for psycopg itself."""
+    parsed = make_url(sqlalchemy_url(url)).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_engine(url: str, *, read_only: bool = False, application_name: str = "newsflow", **kwargs: Any) -> Engine:
     """An engine with health-checked pooled connections; ``read_only`` makes every transaction read-only."""
     options = "-c default_transaction_read_only=on" if read_only else ""

@@ -8,8 +8,10 @@ response models.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from services.store.db.queries.articles import (
     list_articles,
     resolve_entities_counted,
 )
-from services.store.db.session import make_reader_engine
+from services.store.db.reader import AsyncConnection, ReadPool
 from services.store.snippets import opening
 from shared.config import Settings
 from shared.db import run_migrations
@@ -186,28 +188,42 @@ def test_timestamps_read_as_the_models_print_them(writer: Engine, store_database
             assert item["ingested_at"] == client.get(f"/articles/{item['id']}").json()["ingested_at"]
 
 
+def _on_read_pool(database_url: str, work: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
+    """``work`` on a connection of the API's own read pool, as the listing route runs it."""
+
+    async def run() -> Any:
+        pool = ReadPool(Settings(database_url=database_url))
+        try:
+            return await pool.run(work)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
 @pytest.mark.parametrize("entity_names", [["Imran Khan"], ["Imran Khan", "Zulfi Bukhari"], ["Tommy Tuberville"]])
 def test_rare_entities_fetched_by_id_list_the_same_page(seeded_database_url: str, entity_names: list[str]) -> None:
     """The listing driven by a rare entity's article ids returns what the index walk returns."""
-    engine = make_reader_engine(Settings(database_url=seeded_database_url))
-    with engine.connect() as conn:
-        groups, counts, _ = resolve_entities_counted(conn, entity_names, None)
+
+    async def compare(conn: AsyncConnection) -> None:
+        groups, counts, _ = await resolve_entities_counted(conn, entity_names, None)
         walked = ArticleFilters(entity_ids=groups)
         by_id = ArticleFilters(entity_ids=groups, entity_counts=counts, archive_estimate=1e9)
         assert _driving_group(by_id, 21) is not None and _driving_group(walked, 21) is None
         for sort in ("-ingested_at", "published_at"):
-            first = list_articles(conn, walked, sort=sort, limit=3)
+            first = await list_articles(conn, walked, sort=sort, limit=3)
             assert first, "the seeds mention these entities"
-            assert [r.article_id for r in list_articles(conn, by_id, sort=sort, limit=3)] == [
+            assert [r.article_id for r in await list_articles(conn, by_id, sort=sort, limit=3)] == [
                 r.article_id for r in first
             ]
             key = first[-1].sort_key  # as the route puts it in a cursor: undated sorts last, as infinity
             after_key = key if sort == "-ingested_at" else (key.isoformat() if key is not None else "infinity")
             after = (after_key, first[-1].article_id)
-            assert [r.article_id for r in list_articles(conn, by_id, sort=sort, limit=100, after=after)] == [
-                r.article_id for r in list_articles(conn, walked, sort=sort, limit=100, after=after)
+            assert [r.article_id for r in await list_articles(conn, by_id, sort=sort, limit=100, after=after)] == [
+                r.article_id for r in await list_articles(conn, walked, sort=sort, limit=100, after=after)
             ]
-    engine.dispose()
+
+    _on_read_pool(seeded_database_url, compare)
 
 
 @pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at"])
@@ -217,15 +233,14 @@ def test_date_sorted_search_lists_the_same_pages_walked_or_from_the_index(
 ) -> None:
     """Whether the bounded walk filled the page or the GIN index did, the pages are the same."""
     monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
-    engine = make_reader_engine(Settings(database_url=seeded_database_url))
     filters = ArticleFilters(q="Imran Khan", include_duplicates=True)
-    with engine.connect() as conn:
-        everything = [row.article_id for row in list_articles(conn, filters, sort=sort, limit=100)]
-        assert len(everything) == 6
+
+    async def page_through(conn: AsyncConnection) -> tuple[list[str], list[str]]:
+        everything = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
         paged: list[str] = []
         after = None
         while True:
-            rows = list_articles(conn, filters, sort=sort, limit=3, after=after)  # the route asks for limit + 1
+            rows = await list_articles(conn, filters, sort=sort, limit=3, after=after)  # the route asks for limit + 1
             paged += [row.article_id for row in rows[:2]]
             if len(rows) < 3:
                 break
@@ -234,5 +249,8 @@ def test_date_sorted_search_lists_the_same_pages_walked_or_from_the_index(
             if sort.endswith("published_at"):
                 key = key.isoformat() if key is not None else ("-infinity" if sort.startswith("-") else "infinity")
             after = (key, last.article_id)
-    engine.dispose()
+        return everything, paged
+
+    everything, paged = _on_read_pool(seeded_database_url, page_through)
+    assert len(everything) == 6
     assert paged == everything

@@ -16,6 +16,7 @@ from services.store.api.errors import install_error_handlers
 from services.store.api.observability import RequestMetricsMiddleware
 from services.store.api.routes import articles, dashboard, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
+from services.store.db.reader import ReadPool
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
 from shared.consumer import LoopStatus
@@ -38,12 +39,16 @@ def create_app(
     """The FastAPI app; it owns (and disposes of) its read-only engine unless one is passed in."""
     owned = engine is None
     reader = engine if engine is not None else make_reader_engine(settings)
+    read_pool = ReadPool(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            reader.dispose()
+        try:
+            yield
+        finally:
+            await read_pool.close()
+            if owned:
+                reader.dispose()
 
     app = FastAPI(
         title=API_TITLE,
@@ -53,6 +58,7 @@ def create_app(
         responses={503: {"model": ErrorMessage, "description": "The database is unavailable or too slow; retry."}},
     )
     app.state.engine = reader
+    app.state.read_pool = read_pool
     statuses: dict[str, LoopStatus] = {}
     if consumer_status is not None:
         statuses["articles"] = consumer_status

@@ -1,4 +1,4 @@
-"""The read API's dependencies, defined once: a read-only database connection and the consumers' status."""
+"""The read API's dependencies, defined once: read-only database access and the consumers' status."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
+from services.store.db.reader import ReadPool
 from shared.consumer import LoopStatus
 
 
@@ -18,14 +19,10 @@ def get_connection(request: Request) -> Iterator[Connection]:
         yield conn
 
 
-def open_connection(request: Request) -> Connection:
-    """The same connection, for a sync route to open itself (``with open_connection(request) as conn``).
-
-    A generator dependency costs two extra hops through the thread pool per request (enter and
-    exit run there); the article listing, the busiest route, saves them this way.
-    """
-    engine: Engine = request.app.state.engine
-    return engine.connect()
+def read_pool(request: Request) -> ReadPool:
+    """The async pool the listing runs its SQL on (see ``services.store.db.reader``)."""
+    pool: ReadPool = request.app.state.read_pool
+    return pool
 
 
 def get_consumer_statuses(request: Request) -> dict[str, LoopStatus]:

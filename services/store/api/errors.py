@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -88,8 +89,9 @@ async def _on_parameter_error(_request: Request, exc: Exception) -> JSONResponse
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, sa_exc.SQLAlchemyError)
-    if isinstance(exc, sa_exc.DataError):
+    """A SQLAlchemy error (the sync routes) or a psycopg one (the routes on the async pool)."""
+    driver_error = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    if isinstance(exc, sa_exc.DataError) or isinstance(driver_error, psycopg.DataError):
         # Input the database refused that our validation let through: the client's to fix, but log it
         # so the validation can be tightened.
         log.warning("database refused a request's value", extra={"path": request.url.path, "error": str(exc)})
@@ -102,11 +104,15 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
                 }
             ]
         )
-    transient = is_transient(exc)
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        transient = is_transient(exc)
+    else:
+        # psycopg_pool's PoolTimeout (no free connection in time) is an OperationalError too.
+        transient = isinstance(exc, psycopg.OperationalError)
     log.error(
         "database error in the read API",
         extra={"path": request.url.path, "error": str(exc).splitlines()[0] if str(exc) else "", "transient": transient},
-        exc_info=not transient,
+        exc_info=True,
     )
     return JSONResponse(
         status_code=503,
@@ -119,3 +125,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(ParameterError, _on_parameter_error)
     app.add_exception_handler(sa_exc.SQLAlchemyError, _on_database_error)
+    # psycopg's own errors come from the routes on the async pool (services.store.db.reader).
+    app.add_exception_handler(psycopg.Error, _on_database_error)

@@ -147,9 +147,17 @@ class ArticleEntity(Base):
     in_original: Mapped[bool] = mapped_column(Boolean)
     # Order of first appearance in the article, so entities are listed as the text reads.
     ordinal: Mapped[int] = mapped_column(Integer)
+    # The article's ingest time, so an entity's articles are read newest first from one index.
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("ix_article_entities_entity", "entity_id", "article_id", postgresql_include=["in_original"]),
+        Index(
+            "ix_article_entities_entity_ingested_at",
+            "entity_id",
+            "ingested_at",
+            "article_id",
+            postgresql_include=["in_original"],
+        ),
         Index("ix_article_entities_type", "entity_type", "article_id"),
     )
 

@@ -20,30 +20,45 @@ API_POOL_OVERFLOW = 10
 WRITER_POOL_SIZE = 2
 
 
-def _configure_connections(engine: Engine, statement_timeout_ms: int, *, plan_per_query: bool = False) -> None:
-    """Every new connection gets a statement and lock timeout (server-side, so a stall is detected).
+def session_settings(statement_timeout_ms: int, *, plan_per_query: bool = False) -> list[str]:
+    """The SET statements every new connection runs: a statement and lock timeout (server-side, so a
+    stall is detected) and, for the read API, how its queries are planned.
 
     ``plan_per_query``: the read queries' best plan depends on the values (a rare entity or a
     common one, a rare word or a common one), so they are planned for each request instead of
-    being auto-prepared by psycopg and run on a value-blind generic plan (3x slower, measured).
+    being run on a value-blind generic plan (3x slower, measured).
     """
+    timeout = int(statement_timeout_ms)
+    statements = [
+        f"SET statement_timeout = {timeout}",
+        f"SET lock_timeout = {timeout}",
+        # A writer that dies mid-transaction must not hold its row locks for long.
+        f"SET idle_in_transaction_session_timeout = {timeout * 2}",
+    ]
+    if plan_per_query:
+        statements += [
+            "SET plan_cache_mode = force_custom_plan",
+            # JIT compiling a costly plan (ranking thousands of matches) adds 100+ ms per request.
+            "SET jit = off",
+            # Parallel workers for one request take cores that other requests need: on 100k
+            # articles a parallel listing plan ran 10x slower under load than a serial one.
+            "SET max_parallel_workers_per_gather = 0",
+        ]
+    return statements
+
+
+def _configure_connections(engine: Engine, statement_timeout_ms: int, *, plan_per_query: bool = False) -> None:
+    """Every new connection of ``engine`` runs ``session_settings``."""
+    statements = session_settings(statement_timeout_ms, plan_per_query=plan_per_query)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
-            cursor.execute(f"SET lock_timeout = {int(statement_timeout_ms)}")
-            # A writer that dies mid-transaction must not hold its row locks for long.
-            cursor.execute(f"SET idle_in_transaction_session_timeout = {int(statement_timeout_ms) * 2}")
-            if plan_per_query:
-                cursor.execute("SET plan_cache_mode = force_custom_plan")
-                # JIT compiling a costly plan (ranking thousands of matches) adds 100+ ms per request.
-                cursor.execute("SET jit = off")
-                # Parallel workers for one request take cores that other requests need: on 100k
-                # articles a parallel listing plan ran 10x slower under load than a serial one.
-                cursor.execute("SET max_parallel_workers_per_gather = 0")
+            for statement in statements:
+                cursor.execute(statement)
         dbapi_connection.commit()
         if plan_per_query:
+            # psycopg would otherwise prepare a statement run five times and reuse its generic plan.
             dbapi_connection.prepare_threshold = None
 
 

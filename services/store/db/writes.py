@@ -165,9 +165,10 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
         },
         # Strictly newer only: a redelivery (same enriched_at) or a late older version is a no-op.
         where=articles.c.enriched_at < insert.excluded.enriched_at,
-    ).returning(articles.c.article_id)
-    changed_ids = set(conn.execute(upsert, [article_row(event) for event in batch]).scalars())
-    result.stored = [event for event in batch if event.article.article_id in changed_ids]
+    ).returning(articles.c.article_id, articles.c.ingested_at)
+    # The stored ingest time (a newer version keeps the first one), which the links carry too.
+    ingested_at = {row.article_id: row.ingested_at for row in conn.execute(upsert, [article_row(e) for e in batch])}
+    result.stored = [event for event in batch if event.article.article_id in ingested_at]
     # Every event that did not become a stored version: redeliveries, in-batch copies, stale versions.
     result.unchanged = len(events) - len(result.stored)
     if not result.stored:
@@ -198,6 +199,7 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
                     "mention_count": ref.count,
                     "ordinal": ordinal,
                     "in_original": original[article_id],
+                    "ingested_at": ingested_at[article_id],
                 }
             )
     # Entity rows are locked in id order before anything else touches them, so concurrent writers

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import RowMapping
 
 from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.deps import DbConnection, open_connection
+from services.store.api.deps import DbConnection, read_pool
 from services.store.api.errors import ParameterError
 from services.store.api.params import CursorToken, EntityKey, Identifier, SearchText, SourceName, StoryId
 from services.store.api.responses import json_response, model_response
@@ -33,6 +33,7 @@ from services.store.db.queries.articles import (
     list_articles,
     resolve_entities_counted,
 )
+from services.store.db.reader import AsyncConnection
 from services.store.snippets import opening, query_lexemes, search_snippet
 from shared.events import EntityType
 
@@ -66,7 +67,7 @@ class ArticleSort(StrEnum):
         "English stem), each word in <mark>...</mark>."
     ),
 )
-def list_articles_route(
+async def list_articles_route(
     request: Request,
     q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
     entity: Annotated[
@@ -106,8 +107,9 @@ def list_articles_route(
     if after is not None and sort is ArticleSort.relevance:
         (rank, floor_at, floor_id), row_id = after
         after, window_floor = (rank, row_id), (floor_at, floor_id)
-    with open_connection(request) as conn:
-        entity_ids, entity_counts, archive_estimate = resolve_entities_counted(conn, entity or [], entity_type)
+
+    async def listing(conn: AsyncConnection) -> list[ArticleRow]:
+        entity_ids, entity_counts, archive_estimate = await resolve_entities_counted(conn, entity or [], entity_type)
         filters = ArticleFilters(
             q=q,
             entity_ids=entity_ids,
@@ -120,7 +122,11 @@ def list_articles_route(
             until=until,
             include_duplicates=include_duplicates,
         )
-        rows = list_articles(conn, filters, sort=sort.value, limit=limit + 1, after=after, window_floor=window_floor)
+        return await list_articles(
+            conn, filters, sort=sort.value, limit=limit + 1, after=after, window_floor=window_floor
+        )
+
+    rows = await read_pool(request).run(listing)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:

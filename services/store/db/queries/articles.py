@@ -6,7 +6,8 @@ parameter; the only SQL text assembled here comes from constants in this package
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
@@ -19,7 +20,6 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    text,
 )
 
 from services.store.db.models import (
@@ -30,6 +30,7 @@ from services.store.db.models import (
     articles,
     entities,
 )
+from services.store.db.reader import AsyncConnection
 
 ArticleSort = Literal["-ingested_at", "ingested_at", "-published_at", "published_at", "relevance"]
 
@@ -49,21 +50,20 @@ _PUBLISHED_DESC_KEY: ColumnElement[date] = literal_column(PUBLISHED_DESC_KEY_SQL
 _PUBLISHED_ASC_KEY: ColumnElement[date] = literal_column(PUBLISHED_ASC_KEY_SQL)
 
 # With each entity, the archive's size as the planner estimates it (pg_class: no count needed).
-_RESOLVE_ENTITIES = text(
-    """
+# psycopg's parameter style: it runs on the async pool and, through exec_driver_sql, on SQLAlchemy.
+_RESOLVE_ENTITIES_SQL = """
     SELECT r.n, r.id, r.article_count,
            (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'articles'::regclass) AS archive
     FROM (
-        SELECT v.n, e.id, e.article_count FROM unnest(CAST(:values AS text[])) WITH ORDINALITY AS v(value, n)
+        SELECT v.n, e.id, e.article_count FROM unnest(CAST(%(values)s AS text[])) WITH ORDINALITY AS v(value, n)
         JOIN entities e ON e.id = v.value
-        WHERE CAST(:type AS text) IS NULL OR e.type = CAST(:type AS text)
+        WHERE CAST(%(type)s AS text) IS NULL OR e.type = CAST(%(type)s AS text)
         UNION
-        SELECT v.n, e.id, e.article_count FROM unnest(CAST(:values AS text[])) WITH ORDINALITY AS v(value, n)
+        SELECT v.n, e.id, e.article_count FROM unnest(CAST(%(values)s AS text[])) WITH ORDINALITY AS v(value, n)
         JOIN entities e ON lower(e.name) = lower(v.value)
-        WHERE CAST(:type AS text) IS NULL OR e.type = CAST(:type AS text)
+        WHERE CAST(%(type)s AS text) IS NULL OR e.type = CAST(%(type)s AS text)
     ) AS r
-    """
-)
+"""
 
 
 @dataclass(frozen=True)
@@ -107,21 +107,27 @@ class ArticleRow:
 
 def resolve_entities(conn: Connection, values: Sequence[str], entity_type: str | None) -> list[list[str]]:
     """For each value (an entity id or a canonical name, any case), the ids it names."""
-    return resolve_entities_counted(conn, values, entity_type)[0]
+    if not values:
+        return []
+    rows = conn.exec_driver_sql(_RESOLVE_ENTITIES_SQL, {"values": list(values), "type": entity_type})
+    return _resolved(len(values), rows)[0]
 
 
-def resolve_entities_counted(
-    conn: Connection, values: Sequence[str], entity_type: str | None
+async def resolve_entities_counted(
+    conn: AsyncConnection, values: Sequence[str], entity_type: str | None
 ) -> tuple[list[list[str]], list[int], float]:
     """The ids each value names, how many original articles each group's entities appear in, and the archive's size."""
-    groups: list[list[str]] = [[] for _ in values]
-    counts = [0 for _ in values]
     if not values:
-        return groups, counts, 0.0
+        return [], [], 0.0
+    cursor = await conn.execute(_RESOLVE_ENTITIES_SQL, {"values": list(values), "type": entity_type})
+    return _resolved(len(values), await cursor.fetchall())
+
+
+def _resolved(count: int, rows: Iterable[Any]) -> tuple[list[list[str]], list[int], float]:
+    groups: list[list[str]] = [[] for _ in range(count)]
+    counts = [0] * count
     archive = 0.0
-    for position, entity_id, article_count, estimate in conn.execute(
-        _RESOLVE_ENTITIES, {"values": list(values), "type": entity_type}
-    ):
+    for position, entity_id, article_count, estimate in rows:
         groups[position - 1].append(entity_id)
         counts[position - 1] += article_count
         archive = float(estimate)
@@ -230,8 +236,12 @@ class _ListingShape:
     after: bool
     window_floor: bool = False
     # With q and a date sort: "walk" the newest SEARCH_WALK_ROWS in sort order and test them, or
-    # take the matches from the GIN "bitmap" and sort them (see list_articles).
+    # take the matches from the GIN "bitmap" and sort them (see list_articles). With an entity and
+    # an ingest-time sort: "links" reads the page off the links of the group ``link_group``
+    # (bounded to SEARCH_WALK_ROWS links when there is a q to test).
     search_plan: str = ""
+    link_group: int | None = None
+    link_ids: int = 0
 
 
 @lru_cache(maxsize=512)
@@ -270,6 +280,8 @@ def _listing_sql(shape: _ListingShape) -> str:
         conditions.append("a.published_at <= %(until)s")
     if shape.sort == "relevance":
         return _relevance_sql(shape, conditions)
+    if shape.search_plan == "links":
+        return _with_page(_listing_base(shape, key, descending, []), _link_walk_sql(shape, conditions, descending))
     if shape.after:
         comparison = "<" if descending else ">"
         conditions.append(f"({key}, a.article_id) {comparison} ({_KEYSET_VALUES[shape.sort]}, %(after_id)s)")
@@ -306,6 +318,59 @@ _WALK_PAGE_SQL = """
     ORDER BY r.order_key {direction}, r.article_id {direction}
     LIMIT %(limit)s
 """
+
+
+# An entity group's articles in ingest order, read off the links index: one ordered scan per id
+# the group's name stands for (the union of each id's first page holds the group's first page).
+# Each id is its own bound value, not an element of an array: the planner then knows how common
+# the entity is, and reads its links in index order. Given an id it cannot see (from unnest), it
+# estimated ~300 links and fetched all 54,000 of "US" to sort them (200 ms).
+_LINK_WALK_PAGE_SQL = """
+    SELECT DISTINCT w.article_id, w.published_at, w.sort_value
+    FROM ({branches}) AS w
+    ORDER BY w.sort_value {direction}, w.article_id {direction}
+    LIMIT %(limit)s
+"""
+_LINK_WALK_BRANCH_SQL = """(
+        SELECT a.article_id, a.published_at, a.ingested_at AS sort_value
+        FROM {links}
+        JOIN articles a ON a.article_id = d.article_id
+        WHERE {conditions}
+        ORDER BY d.ingested_at {direction}, d.article_id {direction}
+        LIMIT %(limit)s
+    )"""
+
+
+def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool) -> str:
+    direction = "DESC" if descending else "ASC"
+    driving = f"%(entity_ids_{shape.link_group})s"
+    others = [c for c in conditions if driving not in c]
+    branches = []
+    for position in range(shape.link_ids):
+        link_conditions = [f"d.entity_id = %(link_id_{position})s"]
+        if not shape.include_duplicates:
+            link_conditions.append("d.in_original")
+        if shape.after:
+            comparison = "<" if descending else ">"
+            link_conditions.append(f"(d.ingested_at, d.article_id) {comparison} (%(after_key)s, %(after_id)s)")
+        if shape.q:
+            # A search vector costs ~10 us to read, so with q the walk is bounded: past it the
+            # GIN index takes over (see list_articles). The other filters are cheap row tests.
+            links = (
+                f"(SELECT d.article_id, d.ingested_at FROM article_entities d WHERE {' AND '.join(link_conditions)} "
+                f"ORDER BY d.ingested_at {direction}, d.article_id {direction} LIMIT %(walk)s) AS d"
+            )
+        else:
+            links = "article_entities d"
+            others_here = [*link_conditions, *others]
+        branches.append(
+            _LINK_WALK_BRANCH_SQL.format(
+                links=links,
+                conditions="\n          AND ".join(others if shape.q else others_here) or "TRUE",
+                direction=direction,
+            )
+        )
+    return _LINK_WALK_PAGE_SQL.format(branches="\n    UNION ALL\n    ".join(branches), direction=direction)
 
 
 def _with_page(listing: str, page: str) -> str:
@@ -381,8 +446,49 @@ def _driving_group(filters: ArticleFilters, limit: int) -> int | None:
     return group if count * count < limit * filters.archive_estimate else None
 
 
-def list_articles(
-    conn: Connection,
+# Measured on the 100k-article bench database: testing one article of a walk costs ~2.8 us (its
+# search vector read from TOAST); taking one match from the GIN index ~1.7 us (a heap visit, and
+# its share of the sort).
+WALK_US_PER_ARTICLE = 2.8
+INDEX_US_PER_MATCH = 1.7
+# A longer walk aims this much past the estimate of the articles a page needs, and never walks
+# further than LONGEST_WALK articles.
+WALK_MARGIN = 1.5
+LONGEST_WALK = 20_000
+
+_ARCHIVE_ESTIMATE_SQL = b"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'articles'::regclass"
+
+
+async def _archive_estimate(conn: AsyncConnection) -> float:
+    """The archive's size as the planner last counted it (no count over the table)."""
+    cursor = await conn.execute(_ARCHIVE_ESTIMATE_SQL)
+    row = await cursor.fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def _longer_walk(found: int, walked: int, limit: int, population: float) -> int | None:
+    """How far to walk for a page when ``walked`` articles held ``found`` matches; None if the GIN index costs less.
+
+    ``population``: how many articles the walk could go through (the archive, or an entity's).
+    """
+    if found == 0:
+        return None  # rarer than 1 in ``walked``: the index holds few matches
+    share = found / walked
+    rows = math.ceil(limit / share * WALK_MARGIN)
+    if rows > LONGEST_WALK or rows * WALK_US_PER_ARTICLE > share * population * INDEX_US_PER_MATCH:
+        return None
+    return rows
+
+
+def _rarest_group(filters: ArticleFilters) -> int:
+    """The entity group with the fewest articles (the first when counts are unknown)."""
+    if len(filters.entity_counts) != len(filters.entity_ids):
+        return 0
+    return min(range(len(filters.entity_ids)), key=lambda group: filters.entity_counts[group])
+
+
+async def list_articles(
+    conn: AsyncConnection,
     filters: ArticleFilters,
     *,
     sort: ArticleSort,
@@ -432,40 +538,73 @@ def list_articles(
     }
     params.update({f"entity_ids_{i}": list(ids) for i, ids in enumerate(filters.entity_ids)})
     params["walk"] = SEARCH_WALK_ROWS
-    if shape.q and sort != "relevance":
+    if shape.entity_groups and sort in ("-ingested_at", "ingested_at"):
+        # An entity's articles in ingest order come straight off its links (index
+        # ix_article_entities_entity_ingested_at), the rarest group driving: a page reads about a
+        # page of links whatever the entity's size. With q the walk is bounded, as below.
+        group = _rarest_group(filters)
+        walk = replace(shape, search_plan="links", link_group=group, link_ids=len(filters.entity_ids[group]))
+        params.update({f"link_id_{i}": entity for i, entity in enumerate(filters.entity_ids[group])})
+        rows = await _rows(conn, walk, params, sort, window_floor)
+        if not shape.q or len(rows) >= limit:
+            return rows
+        population = float(filters.entity_counts[group]) if filters.entity_counts else 0.0
+    elif shape.q and sort != "relevance":
         # Which plan a date-sorted search needs depends on how common its words are, which the
         # planner gets right but prices wrongly: it counts testing an article's search vector as
-        # nearly free, while reading it from TOAST costs ~10 us, so it walked the sort index for
-        # rare words too ("amazon", 0.6 % of 100k articles: 5,420 tests, 38 ms; its 524 matches
-        # from the GIN index: ~2 ms). So the walk is tried first, bounded: if the newest
-        # SEARCH_WALK_ROWS hold a full page of matches, those are the page (exactly: the page's
-        # rows are the first matches in sort order); otherwise the matches come from the index.
-        walked = _rows(conn, replace(shape, search_plan="walk"), params, sort, window_floor)
-        if len(walked) >= limit:
-            return walked
-        shape = replace(shape, search_plan="bitmap")
-    return _rows(conn, shape, params, sort, window_floor)
+        # nearly free, while reading it from TOAST costs more than taking a match from the GIN
+        # index, so it walked the sort index for rare words too ("amazon", 0.6 % of 100k
+        # articles: 5,420 tests, 38 ms; its 524 matches from the GIN index: ~2 ms). So a short
+        # walk is tried first: if the newest SEARCH_WALK_ROWS hold a full page of matches, those
+        # are the page (exactly: the page's rows are the first matches in sort order).
+        walk = replace(shape, search_plan="walk")
+        rows = await _rows(conn, walk, params, sort, window_floor)
+        if len(rows) >= limit:
+            return rows
+        population = filters.archive_estimate or await _archive_estimate(conn)
+    else:
+        return await _rows(conn, shape, params, sort, window_floor)
+    # The short walk found fewer than a page: how many it found tells how common the words are,
+    # and so which costs less, a longer walk (it stops at the page's last match) or the index.
+    longer = _longer_walk(len(rows), SEARCH_WALK_ROWS, limit, population)
+    if longer is not None:
+        rows = await _rows(conn, walk, {**params, "walk": longer}, sort, window_floor)
+        if len(rows) >= limit:
+            return rows
+    shape = replace(shape, search_plan="bitmap")
+    return await _rows(conn, shape, params, sort, window_floor)
 
 
-def _rows(
-    conn: Connection,
+async def _rows(
+    conn: AsyncConnection,
     shape: _ListingShape,
     params: dict[str, Any],
     sort: ArticleSort,
     window_floor: tuple[Any, str] | None,
 ) -> list[ArticleRow]:
+    cursor = await conn.execute(_listing_sql(shape).encode(), params)
     return [
         ArticleRow(
-            article_id=row.article_id,
-            sort_key=row.sort_value,
-            head=row.head,
-            snippet=row.snippet or "",
-            tsquery=row.tsquery,
-            reprint_count=row.reprint_count,
-            entities=row.entities,
-            window_floor=((window_floor or (row.floor_at, row.floor_id)) if sort == "relevance" else None),
+            article_id=article_id,
+            sort_key=sort_value,
+            head=head,
+            snippet=snippet or "",
+            tsquery=tsquery,
+            reprint_count=reprint_count,
+            entities=entities_json,
+            window_floor=((window_floor or (floor_at, floor_id)) if sort == "relevance" else None),
         )
-        for row in conn.exec_driver_sql(_listing_sql(shape), params)
+        for (
+            article_id,
+            sort_value,
+            head,
+            snippet,
+            tsquery,
+            floor_at,
+            floor_id,
+            reprint_count,
+            entities_json,
+        ) in await cursor.fetchall()
     ]
 
 
