@@ -11,31 +11,36 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from services.store.api.app import create_app
 from services.store.consumer import make_article_handler
+from services.store.db.models import TEXT_SEARCH_CONFIG
 from services.store.db.queries import articles as article_queries
 from services.store.db.queries.articles import (
     ArticleFilters,
+    ArticleSort,
     _driving_group,
     list_articles,
     resolve_entities_counted,
 )
 from services.store.db.reader import AsyncConnection, ReadPool
+from services.store.db.session import make_writer_engine
 from services.store.snippets import opening
 from shared.config import Settings
 from shared.db import run_migrations
-from shared.events import EnrichedArticle, EntityRef
-from shared.identity import entity_id
+from shared.events import DuplicateLink, EnrichedArticle, EntityRef
+from shared.identity import entity_id, sha256_hex
+from tests.conftest import throwaway_database
 from tests.store.conftest import deliveries, snapshot
-from tests.store.seed_events import by_prefix, seed_events
+from tests.store.seed_events import BASE_TIME, by_prefix, seed_events, text_article
 
 # What the listing rows must equal: the links and entity rows, rendered the way the API lists them.
 _FROM_THE_LINKS = text(
@@ -254,3 +259,304 @@ def test_date_sorted_search_lists_the_same_pages_walked_or_from_the_index(
     everything, paged = _on_read_pool(seeded_database_url, page_through)
     assert len(everything) == 6
     assert paged == everything
+
+
+# --- entity pages off the links, and searches, against a plain SQL reference ------------------------
+# The name "Jordan" stands for two entities (a person and a place): the seeds have no such name, so
+# the archive below adds articles tagged with either or both (the links plan then reads one ordered
+# branch per id). Minutes after BASE_TIME, the entities each article is tagged with, and whether its
+# body has the word "summit"; seeds are at minutes 0-5. Two articles share minute 20 (a tie the
+# article id breaks) and one is a reprint (of minute 16's article).
+_JORDAN_PERSON = EntityRef(id=entity_id("PERSON", "Jordan"), name="Jordan", type="PERSON", mentions=["Jordan"], count=1)
+_JORDAN_PLACE = EntityRef(
+    id=entity_id("LOCATION", "Jordan"), name="Jordan", type="LOCATION", mentions=["Jordan"], count=1
+)
+_IMRAN_KHAN = EntityRef(
+    id=entity_id("PERSON", "Imran Khan"), name="Imran Khan", type="PERSON", mentions=["Imran Khan"], count=1
+)
+_SHARED_NAME_ARTICLES: list[tuple[str, int, list[EntityRef], bool]] = [
+    ("j10", 10, [_JORDAN_PERSON], True),
+    ("j11", 11, [_JORDAN_PERSON, _IMRAN_KHAN], False),
+    ("j12", 12, [_JORDAN_PERSON], True),
+    ("j13", 13, [_JORDAN_PERSON], True),
+    ("j15", 15, [_JORDAN_PLACE, _IMRAN_KHAN], True),
+    ("j16", 16, [_JORDAN_PERSON, _JORDAN_PLACE], True),
+    ("j20a", 20, [_JORDAN_PERSON, _IMRAN_KHAN], True),
+    ("j20b", 20, [_JORDAN_PLACE], True),
+    ("j21", 21, [_JORDAN_PERSON], True),
+    ("j22", 22, [_JORDAN_PERSON, _IMRAN_KHAN], True),
+    ("j23", 23, [_JORDAN_PERSON], False),
+]
+# The reprint, of j16: tagged with both and with Imran Khan.
+_SHARED_NAME_REPRINT = ("j25", 25, [_JORDAN_PERSON, _JORDAN_PLACE, _IMRAN_KHAN], True)
+_REPRINTED = {"j25": "j16"}
+
+
+def _shared_name_events() -> list[EnrichedArticle]:
+    events: dict[str, EnrichedArticle] = {}
+    for name, minute, refs, summit in [*_SHARED_NAME_ARTICLES, _SHARED_NAME_REPRINT]:
+        body = f"Jordan ({name}): delegates met {'at the summit ' if summit else ''}in Amman on minute {minute}."
+        ingested = BASE_TIME + timedelta(minutes=minute)
+        original = events[_REPRINTED[name]].article.article_id if name in _REPRINTED else None
+        events[name] = EnrichedArticle(
+            article=text_article(
+                f"jordan/{name}.txt",
+                body.encode(),
+                body=body,
+                title=None,
+                published=date(2025, 1, minute),
+                source="Wire",
+                ingested=ingested,
+            ),
+            entities=refs,
+            duplicate=DuplicateLink(duplicate_of=original, kind="reprint", similarity=0.9) if original else None,
+            content_hash=sha256_hex(body.encode()),
+            enriched_at=ingested + timedelta(seconds=1),
+        )
+    return list(events.values())
+
+
+@pytest.fixture(scope="module")
+def shared_name_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """The seeds plus the "Jordan" articles, stored by the real handler (a database of this module's own)."""
+    with throwaway_database(postgres_admin_url, prefix="newsflow_store") as url:
+        run_migrations(url, service="store")
+        engine = make_writer_engine(Settings(database_url=url))
+        make_article_handler(engine)(deliveries([*seed_events(), *_shared_name_events()]))
+        engine.dispose()
+        yield url
+
+
+_ARCHIVES = {"seeded": "seeded_database_url", "shared_name": "shared_name_database_url"}
+
+
+def _reference_ids(
+    database_url: str, names: list[str], *, q: str | None, sort: ArticleSort, include_duplicates: bool
+) -> list[str]:
+    """What a listing must return, by plain SQL: every article mentioning an entity of each name
+    (any type), matching ``q``, originals only unless ``include_duplicates``, in the sort's order."""
+    direction = "DESC" if sort.startswith("-") else "ASC"
+    key = {
+        "ingested_at": "a.ingested_at",
+        "published_at": "coalesce(a.published_at, 'infinity'::date)",
+        "-ingested_at": "a.ingested_at",
+        "-published_at": "coalesce(a.published_at, '-infinity'::date)",
+    }[sort]
+    query = f"""
+        SELECT a.article_id FROM articles a
+        WHERE (%(duplicates)s OR a.duplicate_of IS NULL)
+          AND (CAST(%(q)s AS text) IS NULL
+               OR a.search @@ websearch_to_tsquery('{TEXT_SEARCH_CONFIG}'::regconfig, %(q)s))
+          AND NOT EXISTS (
+              SELECT 1 FROM unnest(CAST(%(names)s AS text[])) AS wanted(name)
+              WHERE NOT EXISTS (
+                  SELECT 1 FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
+                  WHERE ae.article_id = a.article_id AND lower(e.name) = lower(wanted.name)))
+        ORDER BY {key} {direction}, a.article_id {direction}
+    """
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(query, {"duplicates": include_duplicates, "q": q, "names": names}).fetchall()
+    return [row[0] for row in rows]
+
+
+async def _route_filters(
+    conn: AsyncConnection, names: list[str], *, q: str | None, include_duplicates: bool
+) -> ArticleFilters:
+    """The filters the /articles route builds for these entity names and q."""
+    groups, counts, archive = await resolve_entities_counted(conn, names, None)
+    return ArticleFilters(
+        q=q, entity_ids=groups, entity_counts=counts, archive_estimate=archive, include_duplicates=include_duplicates
+    )
+
+
+async def _paged_ids(conn: AsyncConnection, filters: ArticleFilters, sort: ArticleSort, page_size: int) -> list[str]:
+    """Every id, page by page, as the route pages: limit + 1 rows asked, the page's last row the cursor."""
+    ids: list[str] = []
+    after: tuple[Any, str] | None = None
+    for _ in range(100):
+        rows = await list_articles(conn, filters, sort=sort, limit=page_size + 1, after=after)
+        assert len(rows) <= page_size + 1
+        ids += [row.article_id for row in rows[:page_size]]
+        if len(rows) <= page_size:
+            return ids
+        last = rows[page_size - 1]
+        key = last.sort_key
+        if sort.endswith("published_at"):
+            key = key.isoformat() if key is not None else ("-infinity" if sort.startswith("-") else "infinity")
+        after = (key, last.article_id)
+    raise AssertionError("the pages never ended")
+
+
+@pytest.mark.parametrize("include_duplicates", [False, True])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
+@pytest.mark.parametrize(
+    ("archive", "names"),
+    [
+        ("seeded", ["Imran Khan"]),
+        ("seeded", ["Imran Khan", "Zulfi Bukhari"]),
+        ("shared_name", ["Jordan"]),
+        ("shared_name", ["Jordan", "Imran Khan"]),
+        ("shared_name", ["Imran Khan", "jordan"]),
+    ],
+)
+def test_entity_pages_off_the_links_equal_plain_sql(
+    request: pytest.FixtureRequest, archive: str, names: list[str], sort: ArticleSort, include_duplicates: bool
+) -> None:
+    """Paged through with cursors, an entity listing sorted by ingest time lists exactly the articles
+    mentioning every name (any entity of that name), in (ingested_at, article_id) order."""
+    database_url: str = request.getfixturevalue(_ARCHIVES[archive])
+    expected = _reference_ids(database_url, names, q=None, sort=sort, include_duplicates=include_duplicates)
+    assert len(expected) >= 2, "the test data has articles for these names"
+
+    async def listed(conn: AsyncConnection) -> tuple[list[list[str]], list[str], list[str], list[str]]:
+        filters = await _route_filters(conn, names, q=None, include_duplicates=include_duplicates)
+        whole = await list_articles(conn, filters, sort=sort, limit=100)
+        return (
+            [list(ids) for ids in filters.entity_ids],
+            [row.article_id for row in whole],
+            await _paged_ids(conn, filters, sort, 2),
+            await _paged_ids(conn, filters, sort, 1),
+        )
+
+    groups, whole, by_two, by_one = _on_read_pool(database_url, listed)
+    if archive == "shared_name":
+        jordan = next(ids for name, ids in zip(names, groups, strict=True) if name.lower() == "jordan")
+        assert len(jordan) == 2, "the name stands for two entities"
+    assert whole == expected
+    assert by_two == expected
+    assert by_one == expected
+
+
+# Ways to make a date-sorted search answer from the short walk, a longer walk or the GIN bitmap:
+# (SEARCH_WALK_ROWS, what _longer_walk returns: "real" for the function itself, else a fixed answer).
+_PLAN_VARIANTS: list[tuple[int, int | str | None]] = [
+    (1, "real"),
+    (2, "real"),
+    (100, "real"),
+    (1, None),
+    (2, None),
+    (1, 2),
+    (2, 2),
+    (1, 1000),
+]
+
+
+@pytest.mark.parametrize(("walk_rows", "longer"), _PLAN_VARIANTS)
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at"])
+@pytest.mark.parametrize(
+    ("archive", "names", "q"),
+    [
+        ("seeded", [], "Imran Khan"),
+        ("seeded", ["Imran Khan"], "Pakistan"),
+        ("seeded", ["Imran Khan", "Zulfi Bukhari"], "Imran Khan"),
+        ("shared_name", [], "summit"),
+        ("shared_name", ["Jordan"], "summit"),
+        ("shared_name", ["Jordan", "Imran Khan"], "summit"),
+    ],
+)
+def test_search_lists_the_same_whichever_plan_answers(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    archive: str,
+    names: list[str],
+    q: str,
+    sort: ArticleSort,
+    walk_rows: int,
+    longer: int | str | None,
+) -> None:
+    """q alone or q with entities: the short walk, a longer walk or the GIN index give the same pages."""
+    database_url: str = request.getfixturevalue(_ARCHIVES[archive])
+    expected = {
+        duplicates: _reference_ids(database_url, names, q=q, sort=sort, include_duplicates=duplicates)
+        for duplicates in (False, True)
+    }
+    assert len(expected[True]) >= 2, "the test data has matches"
+
+    async def listed(conn: AsyncConnection) -> dict[bool, tuple[list[str], list[str], list[str]]]:
+        result = {}
+        for duplicates in (False, True):
+            filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
+            whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+            result[duplicates] = (
+                whole,
+                await _paged_ids(conn, filters, sort, 2),
+                await _paged_ids(conn, filters, sort, 1),
+            )
+        return result
+
+    unpatched = _on_read_pool(database_url, listed)
+    for duplicates in (False, True):
+        assert unpatched[duplicates] == (expected[duplicates],) * 3, f"unpatched, include_duplicates={duplicates}"
+
+    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
+    asked: list[tuple[int, int, int, float]] = []
+    if longer != "real":
+
+        def fixed_longer_walk(found: int, walked: int, limit: int, population: float) -> int | None:
+            asked.append((found, walked, limit, population))
+            assert not isinstance(longer, str)
+            return longer
+
+        monkeypatch.setattr(article_queries, "_longer_walk", fixed_longer_walk)
+    plans: list[tuple[str, int]] = []
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        plans.append((shape.search_plan, params["walk"]))
+        return await run_rows(conn, shape, params, *rest)
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+    patched = _on_read_pool(database_url, listed)
+    walks = {walk for plan, walk in plans if plan in ("walk", "links")}
+    if names == ["Jordan"] and sort != "-published_at":
+        # A name of two entity ids drives the page: bounded walks of both would not be a prefix
+        # of the sort order together, so the index answers (see list_articles).
+        assert not walks, "no bounded walk for a name of several entity ids"
+    else:
+        assert walk_rows in walks, "the short walk ran with the patched length"
+    if asked and isinstance(longer, int):
+        assert longer in walks, "a longer walk of the length _longer_walk gave ran"
+    if asked and longer is None:
+        assert ("bitmap", walk_rows) in plans, "the index answered when _longer_walk said so"
+    for duplicates in (False, True):
+        whole, by_two, by_one = patched[duplicates]
+        label = f"include_duplicates={duplicates}"
+        assert whole == expected[duplicates], f"limit 100, {label}"
+        assert by_two == expected[duplicates], f"pages of 2, {label}"
+        assert by_one == expected[duplicates], f"pages of 1, {label}"
+
+
+def test_longer_walk_when_no_match_was_found_is_the_index() -> None:
+    assert article_queries._longer_walk(0, 300, 21, 1e9) is None
+
+
+def test_longer_walk_never_goes_past_the_longest_walk() -> None:
+    # 1 match in 300: a page of 101 needs ~30,300 articles walked (45,450 with the margin), though
+    # walking would still cost less than the index over a billion articles.
+    walked, limit, population = 300, 101, 1e9
+    share = 1 / walked
+    assert limit / share * article_queries.WALK_US_PER_ARTICLE < share * population * article_queries.INDEX_US_PER_MATCH
+    assert limit / share > article_queries.LONGEST_WALK
+    assert article_queries._longer_walk(1, walked, limit, population) is None
+
+
+def test_longer_walk_is_the_index_when_the_matches_are_few() -> None:
+    """Half of what was walked matched, but the population holds so few matches that taking them all
+    from the index costs less than walking far enough for a page; a larger population walks."""
+    found, walked, limit = 150, 300, 21
+    share = found / walked
+    walk_cost = limit / share * article_queries.WALK_MARGIN * article_queries.WALK_US_PER_ARTICLE
+    population = walk_cost / (share * article_queries.INDEX_US_PER_MATCH) / 2  # the index costs half the walk
+    assert article_queries._longer_walk(found, walked, limit, population) is None
+    assert article_queries._longer_walk(found, walked, limit, population * 4) is not None
+
+
+@pytest.mark.parametrize(
+    ("found", "walked", "limit", "population"),
+    [(30, 300, 21, 1e5), (3, 300, 101, 1e7), (300, 300, 101, 1e5), (1, 1, 3, 100.0)],
+)
+def test_longer_walk_when_walking_is_cheaper(found: int, walked: int, limit: int, population: float) -> None:
+    rows = article_queries._longer_walk(found, walked, limit, population)
+    assert rows is not None
+    assert rows >= limit * walked / found, "far enough to hold a page at the share the short walk saw"
+    assert rows <= article_queries.LONGEST_WALK

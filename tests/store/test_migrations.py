@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 
+from services.store.consumer import make_article_handler
 from services.store.db.models import Base
 from shared.db import run_migrations, sqlalchemy_url
+from tests.store.conftest import deliveries
+from tests.store.seed_events import seed_events
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:
@@ -30,3 +33,46 @@ def test_models_match_the_migrated_schema(store_database_url: str) -> None:
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def _link_time_schema(engine: Engine) -> tuple[dict[str, bool], set[str]]:
+    """article_entities.ingested_at (name: nullable) if present, and the names of the table's indexes."""
+    inspector = inspect(engine)
+    links = inspector.get_columns("article_entities")
+    columns = {c["name"]: c["nullable"] for c in links if c["name"] == "ingested_at"}
+    return columns, {str(index["name"]) for index in inspector.get_indexes("article_entities")}
+
+
+def test_links_by_time_downgrade_and_upgrade_with_articles_stored(writer: Engine, store_database_url: str) -> None:
+    """0004 down to 0003 and up again over a filled archive: the column and its index go and come back,
+    and the upgrade fills every link with its article's ingested_at."""
+    make_article_handler(writer)(deliveries(seed_events()))
+    writer.dispose()  # the downgrade drops a column these pooled connections have read
+    engine = create_engine(sqlalchemy_url(store_database_url))
+    try:
+        columns, indexes = _link_time_schema(engine)
+        assert columns == {"ingested_at": False}
+        assert "ix_article_entities_entity_ingested_at" in indexes and "ix_article_entities_entity" not in indexes
+
+        run_migrations(store_database_url, service="store", revision="0003_search_statistics", downgrade=True)
+        engine.dispose()
+        columns, indexes = _link_time_schema(engine)
+        assert columns == {}
+        assert "ix_article_entities_entity" in indexes and "ix_article_entities_entity_ingested_at" not in indexes
+
+        run_migrations(store_database_url, service="store")
+        engine.dispose()
+        columns, indexes = _link_time_schema(engine)
+        assert columns == {"ingested_at": False}
+        assert "ix_article_entities_entity_ingested_at" in indexes and "ix_article_entities_entity" not in indexes
+        with engine.connect() as conn:
+            links, filled = conn.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE ae.ingested_at = a.ingested_at) "
+                    "FROM article_entities ae JOIN articles a ON a.article_id = ae.article_id"
+                )
+            ).one()
+        assert links == sum(len(event.entities) for event in seed_events())
+        assert filled == links, "every link filled with its article's ingested_at"
+    finally:
+        engine.dispose()

@@ -46,7 +46,7 @@ class ReadPool:
 
     def __init__(self, settings: Settings) -> None:
         self._conninfo = libpq_url(settings.api_database_url or settings.require_database())
-        self._statements = session_settings(settings.api_statement_timeout_ms, plan_per_query=True)
+        self._statements = session_settings(settings.api_statement_timeout_ms, read_api=True)
         self._pool: AsyncConnectionPool[AsyncConnection] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -66,7 +66,7 @@ class ReadPool:
                 configure=self._configure,
                 kwargs={
                     "autocommit": True,
-                    # Plans are made per request (session_settings), so nothing is worth preparing.
+                    # Only the statements marked prepare=True are prepared (see session_settings).
                     "prepare_threshold": None,
                     "application_name": "newsflow-api",
                     "connect_timeout": CONNECT_TIMEOUT_SECONDS,
@@ -92,6 +92,9 @@ class ReadPool:
                     if attempt == 2 or not conn.broken:
                         raise
                     log.warning("a pooled read connection was broken; retrying on a fresh one")
+            # What broke one idle connection (a restarted server) broke the others too: the pool
+            # tests its idle connections and drops the dead ones before the retry takes one.
+            await pool.check()
         raise AssertionError("unreachable")
 
     async def close(self) -> None:

@@ -30,6 +30,7 @@ from services.store.db.models import (
     articles,
     entities,
 )
+from services.store.db.queries.ingest_window import HISTOGRAM
 from services.store.db.reader import AsyncConnection
 
 ArticleSort = Literal["-ingested_at", "ingested_at", "-published_at", "published_at", "relevance"]
@@ -119,7 +120,9 @@ async def resolve_entities_counted(
     """The ids each value names, how many original articles each group's entities appear in, and the archive's size."""
     if not values:
         return [], [], 0.0
-    cursor = await conn.execute(_RESOLVE_ENTITIES_SQL, {"values": list(values), "type": entity_type})
+    cursor = await conn.execute(
+        _RESOLVE_ENTITIES_SQL.encode(), {"values": list(values), "type": entity_type}, prepare=True
+    )
     return _resolved(len(values), await cursor.fetchall())
 
 
@@ -242,6 +245,8 @@ class _ListingShape:
     search_plan: str = ""
     link_group: int | None = None
     link_ids: int = 0
+    # "bitmap" only: the matches within an ingest-time window (``%(window_edge)s``) the page lies in.
+    windowed: bool = False
 
 
 @lru_cache(maxsize=512)
@@ -298,6 +303,8 @@ def _listing_sql(shape: _ListingShape) -> str:
             tsquery=_TSQUERY,
         )
         return _with_page(_listing_base(shape, key, descending, []), inner)
+    if shape.windowed:
+        conditions.append(f"a.ingested_at {'>=' if descending else '<='} %(window_edge)s")
     if shape.q and shape.search_plan == "bitmap":
         # Not the sort index's own expression, on purpose: the matches come from the GIN index and
         # are sorted, instead of the planner walking the sort index and testing each article.
@@ -451,6 +458,9 @@ def _driving_group(filters: ArticleFilters, limit: int) -> int | None:
 # its share of the sort).
 WALK_US_PER_ARTICLE = 2.8
 INDEX_US_PER_MATCH = 1.7
+# A window of the newest articles is sized to hold this many pages of matches, by the share of
+# matches the short walk found.
+WINDOW_PAGES = 3.0
 # A longer walk aims this much past the estimate of the articles a page needs, and never walks
 # further than LONGEST_WALK articles.
 WALK_MARGIN = 1.5
@@ -461,7 +471,7 @@ _ARCHIVE_ESTIMATE_SQL = b"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid 
 
 async def _archive_estimate(conn: AsyncConnection) -> float:
     """The archive's size as the planner last counted it (no count over the table)."""
-    cursor = await conn.execute(_ARCHIVE_ESTIMATE_SQL)
+    cursor = await conn.execute(_ARCHIVE_ESTIMATE_SQL, prepare=True)
     row = await cursor.fetchone()
     return float(row[0]) if row else 0.0
 
@@ -545,9 +555,15 @@ async def list_articles(
         group = _rarest_group(filters)
         walk = replace(shape, search_plan="links", link_group=group, link_ids=len(filters.entity_ids[group]))
         params.update({f"link_id_{i}": entity for i, entity in enumerate(filters.entity_ids[group])})
-        rows = await _rows(conn, walk, params, sort, window_floor)
-        if not shape.q or len(rows) >= limit:
-            return rows
+        if shape.q and walk.link_ids > 1:
+            # Bounded walks of several ids are not a prefix of the sort order together (one id's
+            # walk can end before another's page does), so a name of several entities is
+            # searched through the index.
+            rows = []
+        else:
+            rows = await _rows(conn, walk, params, sort, window_floor)
+            if not shape.q or len(rows) >= limit:
+                return rows
         population = float(filters.entity_counts[group]) if filters.entity_counts else 0.0
     elif shape.q and sort != "relevance":
         # Which plan a date-sorted search needs depends on how common its words are, which the
@@ -561,17 +577,34 @@ async def list_articles(
         rows = await _rows(conn, walk, params, sort, window_floor)
         if len(rows) >= limit:
             return rows
-        population = filters.archive_estimate or await _archive_estimate(conn)
+        population = 0.0  # the whole archive
     else:
         return await _rows(conn, shape, params, sort, window_floor)
-    # The short walk found fewer than a page: how many it found tells how common the words are,
-    # and so which costs less, a longer walk (it stops at the page's last match) or the index.
-    longer = _longer_walk(len(rows), SEARCH_WALK_ROWS, limit, population)
-    if longer is not None:
-        rows = await _rows(conn, walk, {**params, "walk": longer}, sort, window_floor)
-        if len(rows) >= limit:
-            return rows
+    # The short walk found fewer than a page: how many it found tells how common the words are.
     shape = replace(shape, search_plan="bitmap")
+    if sort in ("-ingested_at", "ingested_at") and rows:
+        # Common enough to be found in a short walk: the page lies in a window of the newest
+        # articles (from the cursor on) that is expected to hold several pages of matches, and
+        # only the window's matches are read and sorted (see ingest_window).
+        await HISTOGRAM.refresh(conn)
+        share = len(rows) / SEARCH_WALK_ROWS  # of the articles walked: the archive's or an entity's
+        if population and HISTOGRAM.archive:
+            share *= min(population / HISTOGRAM.archive, 1.0)
+        edge = HISTOGRAM.window_edge(
+            limit * WINDOW_PAGES / share, descending=sort == "-ingested_at", after=after[0] if after else None
+        )
+        if edge is not None:
+            rows = await _rows(conn, replace(shape, windowed=True), {**params, "window_edge": edge}, sort, window_floor)
+            if len(rows) >= limit:
+                return rows  # exact: the window is a prefix of the sort order from the cursor on
+    elif sort not in ("-ingested_at", "ingested_at"):
+        # Sorted by publication date: a longer walk (it stops at the page's last match) or the index.
+        population = population or await _archive_estimate(conn)
+        longer = _longer_walk(len(rows), SEARCH_WALK_ROWS, limit, population)
+        if longer is not None:
+            rows = await _rows(conn, walk, {**params, "walk": longer}, sort, window_floor)
+            if len(rows) >= limit:
+                return rows
     return await _rows(conn, shape, params, sort, window_floor)
 
 
@@ -582,7 +615,11 @@ async def _rows(
     sort: ArticleSort,
     window_floor: tuple[Any, str] | None,
 ) -> list[ArticleRow]:
-    cursor = await conn.execute(_listing_sql(shape).encode(), params)
+    # A walk's plan is its shape's (an index in sort order, a bounded number of tests), so it is
+    # prepared and its plan kept: planning took ~0.5 ms of the ~1-3 ms such a page costs. The other
+    # shapes are planned with their values (see session_settings).
+    prepare = shape.search_plan in ("walk", "links")
+    cursor = await conn.execute(_listing_sql(shape).encode(), params, prepare=prepare)
     return [
         ArticleRow(
             article_id=article_id,
