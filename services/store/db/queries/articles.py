@@ -458,6 +458,8 @@ def _driving_group(filters: ArticleFilters, limit: int) -> int | None:
 # its share of the sort).
 WALK_US_PER_ARTICLE = 2.8
 INDEX_US_PER_MATCH = 1.7
+# Links an entity may gain between reading its count and walking its links (commits in between).
+LINK_COUNT_SLACK = 50
 # A window of the newest articles is sized to hold this many pages of matches, by the share of
 # matches the short walk found.
 WINDOW_PAGES = 3.0
@@ -563,6 +565,12 @@ async def list_articles(
         else:
             rows = await _rows(conn, walk, params, sort, window_floor)
             if not shape.q or len(rows) >= limit:
+                return rows
+            count = filters.entity_counts[group] if filters.entity_counts else None
+            if not shape.include_duplicates and count is not None and count + LINK_COUNT_SLACK <= SEARCH_WALK_ROWS:
+                # The walk read every link the entity has (its original articles are counted
+                # exactly, in the writer's transactions), so its matches are all there are: for
+                # the rare entities most combined searches name, the index would only repeat it.
                 return rows
         population = float(filters.entity_counts[group]) if filters.entity_counts else 0.0
     elif shape.q and sort != "relevance":
