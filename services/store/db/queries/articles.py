@@ -513,9 +513,10 @@ async def list_articles(
     ``window_floor`` (sort=relevance): the floor of the window the first page ranked (its rows'
     ``window_floor``); without it, the newest RELEVANCE_WINDOW matches are ranked.
 
-    One round trip: the inner query finds the page through the indexes; the outer one renders, for
-    those rows only, each item's JSON (its fields, the entities stored with its listing row), the
-    snippet and the reprint count.
+    Each statement finds a page through the indexes and renders, for those rows only, each item's
+    JSON (its fields, the entities stored with its listing row), the snippet source and the
+    reprint count. Most pages take one; a search may take up to three (a short walk, a window of
+    the newest articles, every match), each tried only when the one before found too little.
     """
     if any(not ids for ids in filters.entity_ids):
         return []  # an entity nobody mentions: nothing can match all of them
