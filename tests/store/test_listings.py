@@ -12,7 +12,8 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -560,3 +561,135 @@ def test_longer_walk_when_walking_is_cheaper(found: int, walked: int, limit: int
     assert rows is not None
     assert rows >= limit * walked / found, "far enough to hold a page at the share the short walk saw"
     assert rows <= article_queries.LONGEST_WALK
+
+
+# --- a search read within an ingest-time window (see ingest_window) ----------------------------------
+# The short walk is cut to 1 article (it finds 1 match, fewer than a page, whenever the next article
+# matches), and the histogram is replaced by one that gives a fixed edge: one holding every match,
+# one holding only the first match in the sort's direction, one ending at the third match. A window
+# that holds a page is the page; one that holds fewer leaves it to the unrestricted index. Either
+# way the pages must be the plain-SQL reference's.
+class _FixedWindow:
+    """A stand-in for HISTOGRAM: no statistics read, the same edge whatever is asked."""
+
+    def __init__(self) -> None:
+        self.archive = 1000.0
+        self.edge: datetime | None = None
+        self.refreshed = 0
+        self.asked: list[tuple[float, bool, datetime | None]] = []
+
+    async def refresh(self, conn: AsyncConnection) -> None:
+        self.refreshed += 1
+
+    def window_edge(self, rows: float, *, descending: bool, after: datetime | None) -> datetime | None:
+        self.asked.append((rows, descending, after))
+        return self.edge
+
+
+def _ingest_times(database_url: str) -> dict[str, datetime]:
+    """Every article's ingest time, by id."""
+    with psycopg.connect(database_url) as conn:
+        return dict(conn.execute("SELECT article_id, ingested_at FROM articles").fetchall())
+
+
+@dataclass
+class _Statement:
+    """One listing statement as it ran: its plan, edge, limit and cursor, and the ids it returned."""
+
+    windowed: bool
+    plan: str
+    edge: datetime | None
+    limit: int
+    after_id: str | None
+    ids: list[str]
+
+
+@pytest.mark.parametrize("edge_at", ["beyond_every_article", "first_match", "third_match"])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
+@pytest.mark.parametrize(("names", "q"), [([], "summit"), (["Imran Khan"], "summit")], ids=["q", "q+entity"])
+def test_search_within_an_ingest_window_lists_the_same_pages(
+    shared_name_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    names: list[str],
+    q: str,
+    sort: ArticleSort,
+    edge_at: str,
+) -> None:
+    """q alone or with one entity id, paged or not: a window read first gives the reference's pages,
+    holding exactly the matches past the cursor up to its edge; a short one falls back to the index."""
+    database_url = shared_name_database_url
+    descending = sort == "-ingested_at"
+    expected = {
+        duplicates: _reference_ids(database_url, names, q=q, sort=sort, include_duplicates=duplicates)
+        for duplicates in (False, True)
+    }
+    times = _ingest_times(database_url)
+    edges: dict[bool, datetime] = {}
+    for duplicates, ids in expected.items():
+        assert len(ids) >= 3, "the test data has several pages of 2 matches"
+        beyond = min(times.values()) - timedelta(days=1) if descending else max(times.values()) + timedelta(days=1)
+        at = {"beyond_every_article": beyond, "first_match": times[ids[0]], "third_match": times[ids[2]]}
+        edges[duplicates] = at[edge_at]
+
+    window = _FixedWindow()
+    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", 1)
+    monkeypatch.setattr(article_queries, "HISTOGRAM", window)
+    ran: list[_Statement] = []
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        rows = await run_rows(conn, shape, params, *rest)
+        ran.append(
+            _Statement(
+                shape.windowed,
+                shape.search_plan,
+                params.get("window_edge"),
+                params["limit"],
+                params["after_id"],
+                [row.article_id for row in rows],
+            )
+        )
+        return rows
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+
+    async def listed(conn: AsyncConnection, duplicates: bool) -> tuple[list[str], list[str], list[str]]:
+        filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
+        whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+        return whole, await _paged_ids(conn, filters, sort, 2), await _paged_ids(conn, filters, sort, 1)
+
+    for duplicates in (False, True):
+        label = f"include_duplicates={duplicates}"
+        matches = expected[duplicates]
+        window.edge = edges[duplicates]
+        window.asked.clear()
+        ran.clear()
+        whole, by_two, by_one = _on_read_pool(database_url, lambda conn, d=duplicates: listed(conn, d))
+        assert whole == matches, f"limit 100, {label}"
+        assert by_two == matches, f"pages of 2, {label}"
+        assert by_one == matches, f"pages of 1, {label}"
+
+        assert window.refreshed > 0
+        assert window.asked and all(asked_descending == descending for _, asked_descending, _ in window.asked)
+        assert all(rows > 0 for rows, _, _ in window.asked)
+        cursors = {after for _, _, after in window.asked} - {None}
+        assert cursors and cursors <= {times[article_id] for article_id in matches}, "cursors are matches' times"
+
+        windowed = [statement for statement in ran if statement.windowed]
+        assert windowed, f"the windowed plan ran, {label}"
+        for position, statement in enumerate(ran):
+            if not statement.windowed:
+                continue
+            assert statement.plan == "bitmap" and statement.edge == window.edge, label
+            # Exactly the matches past the cursor on the window's side of the edge (inclusive).
+            rest = matches[matches.index(statement.after_id) + 1 :] if statement.after_id else matches
+            inside = [m for m in rest if (times[m] >= window.edge if descending else times[m] <= window.edge)]
+            assert statement.ids == inside[: statement.limit], f"the window's rows, {label}"
+            if len(statement.ids) < statement.limit:
+                following = ran[position + 1]
+                assert (following.windowed, following.plan) == (False, "bitmap"), "a short window: the whole index"
+        served = [statement for statement in windowed if len(statement.ids) >= statement.limit]
+        if edge_at == "beyond_every_article":
+            assert served, f"a window holding every match served pages, {label}"
+        if edge_at == "first_match":
+            assert not served, f"a window of the first match only is never a page, {label}"
