@@ -351,7 +351,7 @@ _LINK_WALK_BRANCH_SQL = """(
 def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool) -> str:
     direction = "DESC" if descending else "ASC"
     driving = f"%(entity_ids_{shape.link_group})s"
-    others = [c for c in conditions if driving not in c]
+    article_conditions = [c for c in conditions if driving not in c]  # the walk replaces the driving group's
     branches = []
     for position in range(shape.link_ids):
         link_conditions = [f"d.entity_id = %(link_id_{position})s"]
@@ -361,20 +361,19 @@ def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool
             comparison = "<" if descending else ">"
             link_conditions.append(f"(d.ingested_at, d.article_id) {comparison} (%(after_key)s, %(after_id)s)")
         if shape.q:
-            # A search vector costs ~10 us to read, so with q the walk is bounded: past it the
-            # GIN index takes over (see list_articles). The other filters are cheap row tests.
+            # Each walked link costs an article lookup and a search vector read (30-50 us), so
+            # with q the walk is bounded: past it the GIN index takes over (see list_articles).
             links = (
                 f"(SELECT d.article_id, d.ingested_at FROM article_entities d WHERE {' AND '.join(link_conditions)} "
                 f"ORDER BY d.ingested_at {direction}, d.article_id {direction} LIMIT %(walk)s) AS d"
             )
+            branch_conditions = article_conditions
         else:
             links = "article_entities d"
-            others_here = [*link_conditions, *others]
+            branch_conditions = [*link_conditions, *article_conditions]
         branches.append(
             _LINK_WALK_BRANCH_SQL.format(
-                links=links,
-                conditions="\n          AND ".join(others if shape.q else others_here) or "TRUE",
-                direction=direction,
+                links=links, conditions="\n          AND ".join(branch_conditions) or "TRUE", direction=direction
             )
         )
     return _LINK_WALK_PAGE_SQL.format(branches="\n    UNION ALL\n    ".join(branches), direction=direction)
