@@ -47,13 +47,25 @@ def libpq_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def connect_args(*, application_name: str, read_only: bool = False) -> dict[str, Any]:
+    """psycopg's connection arguments for every service connection; ``read_only`` makes every transaction read-only."""
+    args: dict[str, Any] = {"application_name": application_name, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if read_only:
+        args["options"] = "-c default_transaction_read_only=on"
+    return args
+
+
 def make_engine(url: str, *, read_only: bool = False, application_name: str = "newsflow", **kwargs: Any) -> Engine:
     """An engine with health-checked pooled connections; ``read_only`` makes every transaction read-only."""
-    options = "-c default_transaction_read_only=on" if read_only else ""
-    connect_args: dict[str, Any] = {"application_name": application_name, "connect_timeout": 5}
-    if options:
-        connect_args["options"] = options
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        connect_args=connect_args(application_name=application_name, read_only=read_only),
+        **kwargs,
+    )
 
 
 def run_migrations(url: str, *, service: str, revision: str = "head", downgrade: bool = False) -> None:

@@ -21,9 +21,14 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from services.store.db.session import API_POOL_SIZE, API_POOL_TIMEOUT_SECONDS, session_settings
+from services.store.db.session import (
+    API_APPLICATION_NAME,
+    API_POOL_SIZE,
+    API_POOL_TIMEOUT_SECONDS,
+    session_settings,
+)
 from shared.config import Settings
-from shared.db import libpq_url
+from shared.db import connect_args, libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,6 @@ AsyncConnection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 # Connections opened when the pool opens; more are opened on demand up to API_POOL_SIZE.
 POOL_MIN_CONNECTIONS = 2
-CONNECT_TIMEOUT_SECONDS = 5
 
 
 class ReadPool:
@@ -68,9 +72,7 @@ class ReadPool:
                     "autocommit": True,
                     # Only the statements marked prepare=True are prepared (see session_settings).
                     "prepare_threshold": None,
-                    "application_name": "newsflow-api",
-                    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "options": "-c default_transaction_read_only=on",
+                    **connect_args(application_name=API_APPLICATION_NAME, read_only=True),
                 },
             )
             # Not waiting for the first connections: with the database down the API must still

@@ -18,6 +18,8 @@ API_POOL_TIMEOUT_SECONDS = 5.0
 API_POOL_SIZE = 10
 API_POOL_OVERFLOW = 10
 WRITER_POOL_SIZE = 2
+# How the read API's connections name themselves to Postgres (both its engine and its async pool).
+API_APPLICATION_NAME = "newsflow-api"
 
 
 def session_settings(statement_timeout_ms: int, *, read_api: bool = False) -> list[str]:
@@ -81,7 +83,7 @@ def make_reader_engine(settings: Settings) -> Engine:
     engine = make_engine(
         url,
         read_only=True,
-        application_name="newsflow-api",
+        application_name=API_APPLICATION_NAME,
         pool_size=API_POOL_SIZE,
         max_overflow=API_POOL_OVERFLOW,
         pool_timeout=API_POOL_TIMEOUT_SECONDS,
