@@ -112,7 +112,7 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "database error in the read API",
         extra={"path": request.url.path, "error": str(exc).splitlines()[0] if str(exc) else "", "transient": transient},
-        exc_info=True,
+        exc_info=not transient,
     )
     return JSONResponse(
         status_code=503,
