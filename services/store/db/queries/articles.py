@@ -467,15 +467,6 @@ WINDOW_PAGES = 3.0
 WALK_MARGIN = 1.5
 LONGEST_WALK = 20_000
 
-_ARCHIVE_ESTIMATE_SQL = b"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'articles'::regclass"
-
-
-async def _archive_estimate(conn: AsyncConnection) -> float:
-    """The archive's size as the planner last counted it (no count over the table)."""
-    cursor = await conn.execute(_ARCHIVE_ESTIMATE_SQL, prepare=True)
-    row = await cursor.fetchone()
-    return float(row[0]) if row else 0.0
-
 
 def _longer_walk(found: int, walked: int, limit: int, population: float) -> int | None:
     """How far to walk for a page when ``walked`` articles held ``found`` matches; None if the GIN index costs less.
@@ -550,13 +541,15 @@ async def list_articles(
     }
     params.update({f"entity_ids_{i}": list(ids) for i, ids in enumerate(filters.entity_ids)})
     params["walk"] = SEARCH_WALK_ROWS
-    if shape.entity_groups and sort in ("-ingested_at", "ingested_at"):
+    by_ingest_time = sort in ("-ingested_at", "ingested_at")
+    if shape.entity_groups and by_ingest_time:
         # An entity's articles in ingest order come straight off its links (index
         # ix_article_entities_entity_ingested_at), the rarest group driving: a page reads about a
         # page of links whatever the entity's size. With q the walk is bounded, as below.
         group = _rarest_group(filters)
         walk = replace(shape, search_plan="links", link_group=group, link_ids=len(filters.entity_ids[group]))
         params.update({f"link_id_{i}": entity for i, entity in enumerate(filters.entity_ids[group])})
+        count = filters.entity_counts[group] if filters.entity_counts else None
         if shape.q and walk.link_ids > 1:
             # Bounded walks of several ids are not a prefix of the sort order together (one id's
             # walk can end before another's page does), so a name of several entities is
@@ -566,13 +559,12 @@ async def list_articles(
             rows = await _rows(conn, walk, params, sort, window_floor)
             if not shape.q or len(rows) >= limit:
                 return rows
-            count = filters.entity_counts[group] if filters.entity_counts else None
             if not shape.include_duplicates and count is not None and count + LINK_COUNT_SLACK <= SEARCH_WALK_ROWS:
                 # The walk read every link the entity has (its original articles are counted
                 # exactly, in the writer's transactions), so its matches are all there are: for
                 # the rare entities most combined searches name, the index would only repeat it.
                 return rows
-        population = float(filters.entity_counts[group]) if filters.entity_counts else 0.0
+        population = float(count or 0)
     elif shape.q and sort != "relevance":
         # Which plan a date-sorted search needs depends on how common its words are, which the
         # planner gets right but prices wrongly: it counts testing an article's search vector as
@@ -590,11 +582,11 @@ async def list_articles(
         return await _rows(conn, shape, params, sort, window_floor)
     # The short walk found fewer than a page: how many it found tells how common the words are.
     shape = replace(shape, search_plan="bitmap")
-    if sort in ("-ingested_at", "ingested_at") and rows:
+    await HISTOGRAM.refresh(conn)  # the archive's size and ingest-time quantiles (cached for minutes)
+    if by_ingest_time and rows:
         # Common enough to be found in a short walk: the page lies in a window of the newest
         # articles (from the cursor on) that is expected to hold several pages of matches, and
         # only the window's matches are read and sorted (see ingest_window).
-        await HISTOGRAM.refresh(conn)
         share = len(rows) / SEARCH_WALK_ROWS  # of the articles walked: the archive's or an entity's
         if population and HISTOGRAM.archive:
             share *= min(population / HISTOGRAM.archive, 1.0)
@@ -605,10 +597,9 @@ async def list_articles(
             rows = await _rows(conn, replace(shape, windowed=True), {**params, "window_edge": edge}, sort, window_floor)
             if len(rows) >= limit:
                 return rows  # exact: the window is a prefix of the sort order from the cursor on
-    elif sort not in ("-ingested_at", "ingested_at"):
+    elif not by_ingest_time:
         # Sorted by publication date: a longer walk (it stops at the page's last match) or the index.
-        population = population or await _archive_estimate(conn)
-        longer = _longer_walk(len(rows), SEARCH_WALK_ROWS, limit, population)
+        longer = _longer_walk(len(rows), SEARCH_WALK_ROWS, limit, population or HISTOGRAM.archive)
         if longer is not None:
             rows = await _rows(conn, walk, {**params, "walk": longer}, sort, window_floor)
             if len(rows) >= limit:
