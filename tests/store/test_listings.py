@@ -693,3 +693,135 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
             assert served, f"a window holding every match served pages, {label}"
         if edge_at == "first_match":
             assert not served, f"a window of the first match only is never a page, {label}"
+
+
+# --- sort=relevance ranked within an ingest-time window -------------------------------------------
+# RELEVANCE_WINDOW is cut to 3 and the histogram replaced by one giving a fixed edge: one holding
+# every match (the window holds the 3 newest: its ranking is the page) and one holding only the
+# two newest matches (too few: every match is ranked instead). Either way the pages are the
+# plain-SQL reference's: the newest 3 matches, by rank.
+_RANKED_WINDOW = 3
+
+
+def _relevance_reference(database_url: str, q: str, *, include_duplicates: bool) -> list[str]:
+    originals = "" if include_duplicates else "AND a.duplicate_of IS NULL"
+    query = f"""
+        SELECT n.article_id FROM (
+            SELECT a.article_id, ts_rank(a.search, query) AS rank
+            FROM articles a, websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %(q)s) AS query
+            WHERE a.search @@ query {originals}
+            ORDER BY a.ingested_at DESC, a.article_id DESC
+            LIMIT %(window)s
+        ) AS n
+        ORDER BY n.rank DESC, n.article_id DESC
+    """
+    with psycopg.connect(database_url) as conn:
+        return [row[0] for row in conn.execute(query, {"q": q, "window": _RANKED_WINDOW}).fetchall()]
+
+
+async def _ranked_pages(conn: AsyncConnection, filters: ArticleFilters, page_size: int) -> list[str]:
+    """Every id of a relevance listing, page by page, the window's floor carried as the cursor carries it."""
+    ids: list[str] = []
+    after: tuple[Any, str] | None = None
+    floor: tuple[Any, str] | None = None
+    for _ in range(100):
+        rows = await list_articles(
+            conn, filters, sort="relevance", limit=page_size + 1, after=after, window_floor=floor
+        )
+        ids += [row.article_id for row in rows[:page_size]]
+        if len(rows) <= page_size:
+            return ids
+        last = rows[page_size - 1]
+        after, floor = (last.sort_key, last.article_id), last.window_floor
+    raise AssertionError("the pages never ended")
+
+
+@pytest.fixture
+def ranked_window(monkeypatch: pytest.MonkeyPatch) -> Iterator[_FixedWindow]:
+    """RELEVANCE_WINDOW cut to 3 (it is part of the cached SQL text), the histogram a fixed window."""
+    window = _FixedWindow()
+    monkeypatch.setattr(article_queries, "RELEVANCE_WINDOW", _RANKED_WINDOW)
+    monkeypatch.setattr(article_queries, "RANKED_WINDOW_MAX_SHARE", float("inf"))  # a tiny archive's estimate
+    monkeypatch.setattr(article_queries, "HISTOGRAM", window)
+    article_queries._listing_sql.cache_clear()
+    yield window
+    article_queries._listing_sql.cache_clear()
+
+
+@pytest.mark.parametrize("edge_at", ["beyond_every_article", "second_newest_match"])
+@pytest.mark.parametrize("include_duplicates", [False, True])
+def test_relevance_ranked_within_a_window_lists_the_same_pages(
+    shared_name_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    ranked_window: _FixedWindow,
+    edge_at: str,
+    include_duplicates: bool,
+) -> None:
+    database_url, q = shared_name_database_url, "summit"
+    expected = _relevance_reference(database_url, q, include_duplicates=include_duplicates)
+    times = _ingest_times(database_url)
+    with psycopg.connect(database_url) as conn:
+        originals = "" if include_duplicates else "AND duplicate_of IS NULL"
+        newest = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT article_id FROM articles WHERE search @@ websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %s) "
+                f"{originals} ORDER BY ingested_at DESC, article_id DESC",
+                (q,),
+            ).fetchall()
+        ]
+    assert len(newest) > _RANKED_WINDOW, "more matches than the window ranks"
+    assert sorted(expected) == sorted(newest[:_RANKED_WINDOW])
+    ranked_window.edge = {
+        "beyond_every_article": min(times.values()) - timedelta(days=1),
+        "second_newest_match": times[newest[1]],
+    }[edge_at]
+
+    ran: list[tuple[bool, list[str], int | None]] = []
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        rows = await run_rows(conn, shape, params, *rest)
+        assert not shape.windowed or params["window_edge"] == ranked_window.edge
+        ran.append((shape.windowed, [row.article_id for row in rows], rows[0].ranked if rows else None))
+        return rows
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+
+    async def listed(conn: AsyncConnection) -> tuple[list[str], list[str], list[str]]:
+        filters = ArticleFilters(q=q, include_duplicates=include_duplicates)
+        whole = [row.article_id for row in await list_articles(conn, filters, sort="relevance", limit=100)]
+        return whole, await _ranked_pages(conn, filters, 2), await _ranked_pages(conn, filters, 1)
+
+    whole, by_two, by_one = _on_read_pool(database_url, listed)
+    assert whole == expected
+    assert by_two == expected
+    assert by_one == expected
+    assert ranked_window.asked and all(
+        rows > 0 and descending and after is None for rows, descending, after in ranked_window.asked
+    ), "first pages only, newest first, sized by the estimate"
+    windowed = [position for position, (in_window, _, _) in enumerate(ran) if in_window]
+    assert len(windowed) == 3, "every first page tried the window"
+    for position in windowed:
+        _, ids, ranked = ran[position]
+        if edge_at == "beyond_every_article":
+            assert ranked == _RANKED_WINDOW, "the window held the newest matches: its ranking is the page"
+            assert ids == expected[: len(ids)]
+        else:
+            assert ranked == 2, "the window held only the two newest matches"
+            assert not ran[position + 1][0], "then every match is ranked"
+
+
+def test_relevance_with_entities_ranks_every_match(
+    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch, ranked_window: _FixedWindow
+) -> None:
+    """An entity filter's share is a planner's guess: no window is tried, the newest matches are ranked."""
+    ranked_window.edge = datetime(2000, 1, 1, tzinfo=BASE_TIME.tzinfo)
+
+    async def listed(conn: AsyncConnection) -> list[str]:
+        filters = await _route_filters(conn, ["Imran Khan"], q="summit", include_duplicates=False)
+        return [row.article_id for row in await list_articles(conn, filters, sort="relevance", limit=100)]
+
+    ids = _on_read_pool(shared_name_database_url, listed)
+    assert ids, "the test data has matches"
+    assert not ranked_window.asked
