@@ -367,11 +367,39 @@ _LINK_WALK_BRANCH_SQL = """(
     )"""
 
 
+# With q, each walked link costs an article lookup and a search vector read (30-50 us), so the walk
+# is bounded: the group's first %(walk)s links (past them the GIN index takes over, see
+# list_articles). They are the first %(walk)s of the union of each id's first %(walk)s, so the walk
+# is a prefix of the sort order whatever the number of ids; an article linked to two of the ids is
+# one row of it.
+_BOUNDED_LINKS_SQL = """(
+            SELECT d.article_id, d.ingested_at FROM article_entities d
+            WHERE {conditions}
+            ORDER BY d.ingested_at {direction}, d.article_id {direction}
+            LIMIT %(walk)s
+        )"""
+_BOUNDED_LINK_WALK_SQL = """
+    SELECT a.article_id, a.published_at, a.ingested_at AS sort_value
+    FROM (
+        SELECT DISTINCT d.article_id, d.ingested_at
+        FROM (
+        {links}
+        ) AS d
+        ORDER BY d.ingested_at {direction}, d.article_id {direction}
+        LIMIT %(walk)s
+    ) AS d
+    JOIN articles a ON a.article_id = d.article_id
+    WHERE {conditions}
+    ORDER BY d.ingested_at {direction}, d.article_id {direction}
+    LIMIT %(limit)s
+"""
+
+
 def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool) -> str:
     direction = "DESC" if descending else "ASC"
     driving = f"%(entity_ids_{shape.link_group})s"
     article_conditions = [c for c in conditions if driving not in c]  # the walk replaces the driving group's
-    branches = []
+    link_lists = []
     for position in range(shape.link_ids):
         link_conditions = [f"d.entity_id = %(link_id_{position})s"]
         if not shape.include_duplicates:
@@ -379,22 +407,24 @@ def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool
         if shape.after:
             comparison = "<" if descending else ">"
             link_conditions.append(f"(d.ingested_at, d.article_id) {comparison} (%(after_key)s, %(after_id)s)")
-        if shape.q:
-            # Each walked link costs an article lookup and a search vector read (30-50 us), so
-            # with q the walk is bounded: past it the GIN index takes over (see list_articles).
-            links = (
-                f"(SELECT d.article_id, d.ingested_at FROM article_entities d WHERE {' AND '.join(link_conditions)} "
-                f"ORDER BY d.ingested_at {direction}, d.article_id {direction} LIMIT %(walk)s) AS d"
-            )
-            branch_conditions = article_conditions
-        else:
-            links = "article_entities d"
-            branch_conditions = [*link_conditions, *article_conditions]
-        branches.append(
-            _LINK_WALK_BRANCH_SQL.format(
-                links=links, conditions="\n          AND ".join(branch_conditions) or "TRUE", direction=direction
-            )
+        link_lists.append(link_conditions)
+    if shape.q:
+        return _BOUNDED_LINK_WALK_SQL.format(
+            links="\n        UNION ALL\n        ".join(
+                _BOUNDED_LINKS_SQL.format(conditions=" AND ".join(link_conditions), direction=direction)
+                for link_conditions in link_lists
+            ),
+            conditions="\n      AND ".join(article_conditions) or "TRUE",
+            direction=direction,
         )
+    branches = [
+        _LINK_WALK_BRANCH_SQL.format(
+            links="article_entities d",
+            conditions="\n          AND ".join([*link_conditions, *article_conditions]),
+            direction=direction,
+        )
+        for link_conditions in link_lists
+    ]
     return _LINK_WALK_PAGE_SQL.format(branches="\n    UNION ALL\n    ".join(branches), direction=direction)
 
 
@@ -618,20 +648,14 @@ async def list_articles(
         walk = replace(shape, search_plan="links", link_group=group, link_ids=len(filters.entity_ids[group]))
         params.update({f"link_id_{i}": entity for i, entity in enumerate(filters.entity_ids[group])})
         count = filters.entity_counts[group] if filters.entity_counts else None
-        if shape.q and walk.link_ids > 1:
-            # Bounded walks of several ids are not a prefix of the sort order together (one id's
-            # walk can end before another's page does), so a name of several entities is
-            # searched through the index.
-            rows = []
-        else:
-            rows = await _rows(conn, walk, params, sort, window_floor)
-            if not shape.q or len(rows) >= limit:
-                return rows
-            if not shape.include_duplicates and count is not None and count + LINK_COUNT_SLACK <= SEARCH_WALK_ROWS:
-                # The walk read every link the entity has (its original articles are counted
-                # exactly, in the writer's transactions), so its matches are all there are: for
-                # the rare entities most combined searches name, the index would only repeat it.
-                return rows
+        rows = await _rows(conn, walk, params, sort, window_floor)
+        if not shape.q or len(rows) >= limit:
+            return rows
+        if not shape.include_duplicates and count is not None and count + LINK_COUNT_SLACK <= SEARCH_WALK_ROWS:
+            # The walk read every link the group has (its entities' original articles are counted
+            # exactly, in the writer's transactions), so its matches are all there are: for the
+            # rare entities most combined searches name, the index would only repeat it.
+            return rows
         population = float(count or 0)
     elif sort == "relevance":
         if window_floor is None and _ranks_in_a_window(shape):
