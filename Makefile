@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check shared services tests bench deploy
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services deploy
+	$(BIN)/mypy shared services deploy bench
 
 # Known vulnerabilities in the pinned dependencies (pip-audit over constraints.txt; needs network).
 # Where no vulnerability service answers it warns and passes; AUDIT_STRICT=1 makes that an error.

@@ -630,6 +630,8 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
     window = _FixedWindow()
     monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", 1)
     monkeypatch.setattr(article_queries, "HISTOGRAM", window)
+    # The window is what is tested: no longer walk of the entity's links first (tested below).
+    monkeypatch.setattr(article_queries, "_longer_link_walk", lambda found, limit, count: None)
     ran: list[_Statement] = []
     run_rows = article_queries._rows
 
@@ -779,7 +781,7 @@ def test_relevance_ranked_within_a_window_lists_the_same_pages(
     async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
         rows = await run_rows(conn, shape, params, *rest)
         assert not shape.windowed or params["window_edge"] == ranked_window.edge
-        ran.append((shape.windowed, [row.article_id for row in rows], rows[0].ranked if rows else None))
+        ran.append((shape.windowed, [row.article_id for row in rows], rows[0].examined if rows else None))
         return rows
 
     monkeypatch.setattr(article_queries, "_rows", recorded)
@@ -821,3 +823,81 @@ def test_relevance_with_entities_ranks_every_match(
     ids = _on_read_pool(shared_name_database_url, listed)
     assert ids, "the test data has matches"
     assert not ranked_window.asked
+
+
+# --- q + entity: the links walk, complete or longer ------------------------------------------------
+@pytest.mark.parametrize("walk_rows", [1, 2])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
+@pytest.mark.parametrize("names", [["Jordan"], ["Imran Khan"], ["Jordan", "Imran Khan"]])
+def test_longer_link_walks_list_the_same_pages(
+    shared_name_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    names: list[str],
+    sort: ArticleSort,
+    walk_rows: int,
+) -> None:
+    """A short walk that found a match but not a page is followed by a longer one, which ends the
+    listing when it fills the page or reads every link the group has (fewer than it may); one that
+    found nothing leaves it to the index. Either way the pages are the plain-SQL reference's."""
+    database_url, q = shared_name_database_url, "summit"
+    expected = _reference_ids(database_url, names, q=q, sort=sort, include_duplicates=False)
+    assert len(expected) >= 2, "the test data has matches"
+    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
+    monkeypatch.setattr(article_queries, "LINK_WALK_MAX_GROWTH", 1_000)  # any match found walks on
+    ran: list[tuple[str, int, int | None, int, int]] = []
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        rows = await run_rows(conn, shape, params, *rest)
+        examined = rows[0].examined if rows else None
+        ran.append((shape.search_plan, params["walk"], examined, len(rows), params["limit"]))
+        return rows
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+
+    async def whole(conn: AsyncConnection) -> list[str]:
+        filters = await _route_filters(conn, names, q=q, include_duplicates=False)
+        return [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+
+    assert _on_read_pool(database_url, whole) == expected
+    (plan, walk, _, found, _), *rest = ran
+    assert (plan, walk) == ("links", walk_rows), "the short walk first"
+    if found:
+        # A page of 100 is more than every match: the longer walk ends by reading every link.
+        assert len(rest) == 1, "the longer walk alone follows"
+        plan, walk, examined, found, limit = rest[0]
+        assert plan == "links" and walk > walk_rows and found < limit
+        assert examined is not None and examined < walk, "it read fewer links than it may: all of them"
+    else:
+        assert [statement[0] for statement in rest] == ["bitmap"], "nothing found: the index"
+
+    async def paged(conn: AsyncConnection) -> list[str]:
+        filters = await _route_filters(conn, names, q=q, include_duplicates=False)
+        return await _paged_ids(conn, filters, sort, 2)
+
+    ran.clear()
+    assert _on_read_pool(database_url, paged) == expected
+    for position, (plan, walk, examined, found, limit) in enumerate(ran):
+        if plan != "links" or walk == walk_rows:
+            continue
+        after = ran[position + 1][:2] if position + 1 < len(ran) else None
+        if found >= limit or (examined is not None and examined < walk):
+            assert after in (None, ("links", walk_rows)), "a page, or every link read: the page is done"
+        else:
+            assert after is not None and after[0] == "bitmap", "neither: the index takes over"
+
+
+def test_longer_link_walk_needs_a_third_of_a_page() -> None:
+    assert article_queries._longer_link_walk(6, 21, 500) is None
+    assert article_queries._longer_link_walk(7, 21, 500) == 500 + article_queries.LINK_COUNT_SLACK
+
+
+def test_longer_link_walk_reads_every_link_of_a_small_group() -> None:
+    assert article_queries._longer_link_walk(20, 21, 1_400) == 1_400 + article_queries.LINK_COUNT_SLACK
+
+
+def test_longer_link_walk_is_the_index_for_a_large_or_unknown_group() -> None:
+    largest = article_queries.LONGEST_LINK_WALK - article_queries.LINK_COUNT_SLACK
+    assert article_queries._longer_link_walk(20, 21, largest) is not None
+    assert article_queries._longer_link_walk(20, 21, largest + 1) is None
+    assert article_queries._longer_link_walk(20, 21, None) is None
