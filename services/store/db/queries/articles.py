@@ -363,7 +363,7 @@ _LINK_WALK_PAGE_SQL = """
 """
 _LINK_WALK_BRANCH_SQL = """(
         SELECT a.article_id, a.published_at, a.ingested_at AS sort_value
-        FROM {links}
+        FROM article_entities d
         JOIN articles a ON a.article_id = d.article_id
         WHERE {conditions}
         ORDER BY d.ingested_at {direction}, d.article_id {direction}
@@ -375,7 +375,8 @@ _LINK_WALK_BRANCH_SQL = """(
 # is bounded: the group's first %(walk)s links (past them the GIN index takes over, see
 # list_articles). They are the first %(walk)s of the union of each id's first %(walk)s, so the walk
 # is a prefix of the sort order whatever the number of ids; an article linked to two of the ids is
-# one row of it.
+# one row of it. ``examined`` counts them (fewer than the walk: every link was read); they are
+# ordered again after that count so the join below reads them in order and stops at the page.
 _BOUNDED_LINKS_SQL = """(
             SELECT d.article_id, d.ingested_at FROM article_entities d
             WHERE {conditions}
@@ -427,7 +428,6 @@ def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool
         )
     branches = [
         _LINK_WALK_BRANCH_SQL.format(
-            links="article_entities d",
             conditions="\n          AND ".join([*link_conditions, *article_conditions]),
             direction=direction,
         )
@@ -507,9 +507,9 @@ def _estimated_matches_sql(shape: _ListingShape) -> bytes:
 def _ranks_in_a_window(shape: _ListingShape) -> bool:
     """Whether a first relevance page may be ranked within an ingest window sized by the estimate.
 
-    Only a search of the whole archive (originals or every article), whose matches the planner
-    estimates well. Its estimate of an entity or type filter (an EXISTS over the links) is a
-    guess, so such a search ranks the newest of all its matches.
+    Only a search without entity, type or story filters: the planner estimates its matches from
+    the columns' statistics. Its estimate of an entity or type filter (an EXISTS over the links)
+    or of a story is a guess, so such a search ranks the newest of all its matches.
     """
     return not (shape.entity_groups or shape.type_only or shape.story)
 
