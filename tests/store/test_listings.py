@@ -825,6 +825,37 @@ def test_relevance_with_entities_ranks_every_match(
     assert not ranked_window.asked
 
 
+def test_relevance_window_is_sized_by_how_common_the_words_are(
+    shared_name_database_url: str, ranked_window: _FixedWindow
+) -> None:
+    """The window comes from the planner's estimate of the matches: a word in one article gets a wider one.
+
+    The listing statements hide the query from the planner (an InitPlan: no estimate to plan with);
+    the estimate asked before a relevance page must still see it, or every word would get the
+    same window.
+    """
+    with psycopg.connect(shared_name_database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE articles")  # the statistics the estimate reads
+        (rare,) = conn.execute(
+            "SELECT word FROM ts_stat('SELECT search FROM articles') "
+            "WHERE ndoc = 1 AND word ~ '^[a-z]{5,}$' ORDER BY word LIMIT 1"
+        ).fetchone() or (None,)
+        (common,) = conn.execute(
+            "SELECT count(*) FROM articles WHERE search @@ websearch_to_tsquery(%s::regconfig, 'summit')",
+            (TEXT_SEARCH_CONFIG,),
+        ).fetchone() or (0,)
+    assert rare is not None and common >= 4, "the test data has a word in one article and one in several"
+    ranked_window.edge = None  # no window: every match is ranked; only the size asked is looked at
+
+    async def listed(conn: AsyncConnection) -> None:
+        for q in ("summit", rare):
+            assert await list_articles(conn, ArticleFilters(q=q), sort="relevance", limit=5)
+
+    _on_read_pool(shared_name_database_url, listed)
+    (for_common, _, _), (for_rare, _, _) = ranked_window.asked
+    assert for_rare > for_common * 2, (for_common, for_rare)
+
+
 # --- q + entity: the links walk, complete or longer ------------------------------------------------
 @pytest.mark.parametrize("walk_rows", [1, 2])
 @pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
