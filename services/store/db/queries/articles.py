@@ -152,8 +152,9 @@ _TSQUERY = f"websearch_to_tsquery('{TEXT_SEARCH_CONFIG}'::regconfig, %(q)s)"
 # page's plan no longer depends on it (the SQL fixes the order; windows bound the work). With the
 # default estimate the windowed page still ANDs the GIN and ingest-time indexes (80 bench words,
 # windows of 2,000 / 10,000 / 30,000 articles, medians: 3.25 / 4.20 / 5.19 -> 2.60 / 3.70 / 4.96 ms).
-# Only the relevance window's EXPLAIN and the bounded link walk ask for the estimate: they get the
-# query as a constant.
+# The relevance window's EXPLAIN and the bounded link walk ask for the estimate: they get the
+# query as a constant. So does the date-sorted walk, which tests it on its bounded subquery
+# (_WALK_PAGE_SQL) and is prepared: its plan is its shape's either way.
 _SEARCH_CONDITION = f"a.search @@ (SELECT {_TSQUERY})"
 _ESTIMATED_SEARCH_CONDITION = f"a.search @@ {_TSQUERY}"
 _SORT_KEYS: dict[str, str] = {
