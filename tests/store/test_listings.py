@@ -32,6 +32,7 @@ from services.store.db.queries.articles import (
     list_articles,
     resolve_entities_counted,
 )
+from services.store.db.queries.ingest_window import IngestHistogram
 from services.store.db.reader import AsyncConnection, ReadPool
 from services.store.db.session import make_writer_engine
 from services.store.snippets import opening
@@ -691,6 +692,120 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
             assert served, f"a window holding every match served pages, {label}"
         if edge_at == "first_match":
             assert not served, f"a window of the first match only is never a page, {label}"
+
+
+# --- a search sorted by ingest time, its walk decided by the planner's estimate -------------------
+# In a large archive a search asks the planner how common its words are before the short walk:
+# it walks only when the walk should fill the page, else goes to the window the estimate sizes
+# (or to the index). The archive floor is lowered so the test data counts as large, and the
+# estimate fixed, so each decision is taken; the pages must be the plain-SQL reference's.
+_WALK_ROWS_UNDER_ESTIMATE = 10
+
+
+@pytest.mark.parametrize("share", [1e-6, 0.2, 1.0], ids=["rare", "some", "every"])
+@pytest.mark.parametrize("edge_at", ["none", "beyond_every_article", "third_match"])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
+def test_estimated_search_walks_only_when_the_walk_should_fill_the_page(
+    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch, share: float, edge_at: str, sort: ArticleSort
+) -> None:
+    database_url, q = shared_name_database_url, "summit"
+    descending = sort == "-ingested_at"
+    times = _ingest_times(database_url)
+    window = _FixedWindow()
+    monkeypatch.setattr(article_queries, "HISTOGRAM", window)
+    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
+    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", _WALK_ROWS_UNDER_ESTIMATE)
+    estimated: list[bool] = []
+
+    async def fixed_share(conn: AsyncConnection, shape: Any, params: dict[str, Any]) -> float:
+        estimated.append(shape.q)
+        return share
+
+    monkeypatch.setattr(article_queries, "_estimated_share", fixed_share)
+    ran: list[tuple[str, bool, int]] = []
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        ran.append((shape.search_plan, shape.windowed, params["limit"]))
+        return await run_rows(conn, shape, params, *rest)
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+
+    async def listed(conn: AsyncConnection, duplicates: bool) -> tuple[list[str], list[str], list[str]]:
+        filters = ArticleFilters(q=q, include_duplicates=duplicates)
+        whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+        return whole, await _paged_ids(conn, filters, sort, 2), await _paged_ids(conn, filters, sort, 1)
+
+    for duplicates in (False, True):
+        label = f"include_duplicates={duplicates}"
+        matches = _reference_ids(database_url, [], q=q, sort=sort, include_duplicates=duplicates)
+        assert len(matches) >= 3, "the test data has several pages of 2 matches"
+        beyond = min(times.values()) - timedelta(days=1) if descending else max(times.values()) + timedelta(days=1)
+        window.edge = {"none": None, "beyond_every_article": beyond, "third_match": times[matches[2]]}[edge_at]
+        ran.clear()
+        estimated.clear()
+        whole, by_two, by_one = _on_read_pool(database_url, lambda conn, d=duplicates: listed(conn, d))
+        assert whole == matches, f"limit 100, {label}"
+        assert by_two == matches, f"pages of 2, {label}"
+        assert by_one == matches, f"pages of 1, {label}"
+
+        assert estimated and all(estimated), f"every listing asked the estimate first, {label}"
+        for limit in {limit for _, _, limit in ran}:
+            walked = ("walk", False, limit) in ran
+            expected_matches_in_walk = share * _WALK_ROWS_UNDER_ESTIMATE
+            assert walked == (expected_matches_in_walk >= limit), (limit, ran, label)
+            if not walked:
+                answered = [plan for plan in ran if plan[2] == limit]
+                assert all(plan == "bitmap" for plan, _, _ in answered), (answered, label)
+                if window.edge is not None:
+                    assert ("bitmap", True, limit) in ran, f"a window, {label}"
+                    sized = limit * article_queries.WINDOW_PAGES / share
+                    assert any(rows == pytest.approx(sized) for rows, _, _ in window.asked), "sized by the estimate"
+
+
+def test_estimate_first_sends_a_rare_word_past_the_walk(
+    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the real estimate (after ANALYZE) and the archive floor lowered: a word in one article
+    skips the walk, a word in most of them walks; both list what plain SQL lists."""
+    with psycopg.connect(shared_name_database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE articles")
+        (rare,) = conn.execute(
+            "SELECT word FROM ts_stat('SELECT search FROM articles') "
+            "WHERE ndoc = 1 AND word ~ '^[a-z]{5,}$' ORDER BY word LIMIT 1"
+        ).fetchone() or (None,)
+    assert rare is not None
+    monkeypatch.setattr(article_queries, "HISTOGRAM", IngestHistogram())  # this database's, not a cached one
+    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
+    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", 30)
+    plans: dict[str, list[str]] = {}
+    current: list[str] = []
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        current.append(shape.search_plan)
+        return await run_rows(conn, shape, params, *rest)
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+
+    async def listed(conn: AsyncConnection) -> dict[str, list[str]]:
+        found = {}
+        for q in ("summit", rare):
+            current.clear()
+            found[q] = [
+                r.article_id for r in await list_articles(conn, ArticleFilters(q=q), sort="-ingested_at", limit=3)
+            ]
+            plans[q] = list(current)
+        return found
+
+    found = _on_read_pool(shared_name_database_url, listed)
+    for q in ("summit", rare):
+        assert (
+            found[q]
+            == _reference_ids(shared_name_database_url, [], q=q, sort="-ingested_at", include_duplicates=False)[:3]
+        )
+    assert plans["summit"][0] == "walk", plans
+    assert "walk" not in plans[rare], plans
 
 
 # --- sort=relevance ranked within an ingest-time window -------------------------------------------
