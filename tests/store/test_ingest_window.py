@@ -16,8 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from services.store.db.queries import ingest_window
-from services.store.db.queries.ingest_window import REFRESH_SECONDS, IngestHistogram
+from services.store.db.queries import statistics_cache
+from services.store.db.queries.ingest_window import IngestHistogram
+from services.store.db.queries.statistics_cache import REFRESH_SECONDS
 from shared.db import libpq_url
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -162,7 +163,7 @@ def test_refresh_reads_the_statistics_at_most_every_refresh_seconds(
     assert len(times) == 6 and len(set(times)) == 6, "the seeds are ingested a minute apart"
     clock = [1000.0]
     # The module's clock only (asyncio and psycopg keep the real one).
-    monkeypatch.setattr(ingest_window, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(statistics_cache, "time", SimpleNamespace(monotonic=lambda: clock[0]))
 
     async def run() -> None:
         async with await psycopg.AsyncConnection.connect(libpq_url(seeded_database_url), autocommit=True) as raw:

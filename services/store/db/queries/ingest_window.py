@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import bisect
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from services.store.db.reader import AsyncConnection
-
-REFRESH_SECONDS = 300.0
+from services.store.db.queries.statistics_cache import CachedStatistics
 
 _STATISTICS_SQL = b"""
     SELECT (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'articles'::regclass),
@@ -30,21 +28,17 @@ _STATISTICS_SQL = b"""
 
 
 @dataclass
-class IngestHistogram:
+class IngestHistogram(CachedStatistics):
     """The archive's size and ingest-time quantiles as of the last ANALYZE (bounds ascending)."""
 
     archive: float = 0.0
     bounds: list[datetime] = field(default_factory=list)
     read_at: float = -math.inf
+    statistics_sql = _STATISTICS_SQL
 
-    async def refresh(self, conn: AsyncConnection) -> None:
-        if time.monotonic() - self.read_at < REFRESH_SECONDS:
-            return
-        cursor = await conn.execute(_STATISTICS_SQL, prepare=True)
-        row = await cursor.fetchone()
+    def read(self, row: tuple[Any, ...] | None) -> None:
         self.archive = float(row[0]) if row and row[0] is not None else 0.0
         self.bounds = list(row[1]) if row and row[1] else []
-        self.read_at = time.monotonic()
 
     def window_edge(self, rows: float, *, descending: bool, after: datetime | None) -> datetime | None:
         """The ingest time within which the next ``rows`` articles (from ``after``, in the sort's direction) lie.

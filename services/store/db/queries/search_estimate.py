@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from services.store.db.reader import AsyncConnection
+from services.store.db.queries.statistics_cache import CachedStatistics
 
-REFRESH_SECONDS = 300.0
 # The planner's selectivity for a lexeme it has no statistics for (DEFAULT_TS_MATCH_SEL).
 DEFAULT_LEXEME_SHARE = 0.005
 
@@ -40,19 +39,16 @@ class _Unparsed(Exception):
 
 
 @dataclass
-class LexemeStatistics:
+class LexemeStatistics(CachedStatistics):
     """The search column's most common lexemes and their frequencies, and the share of originals."""
 
     frequencies: dict[str, float] = field(default_factory=dict)
     least_frequency: float = 0.0
     original_share: float = 1.0
     read_at: float = -math.inf
+    statistics_sql = _STATISTICS_SQL
 
-    async def refresh(self, conn: AsyncConnection) -> None:
-        if time.monotonic() - self.read_at < REFRESH_SECONDS:
-            return
-        cursor = await conn.execute(_STATISTICS_SQL, prepare=True)
-        row = await cursor.fetchone()
+    def read(self, row: tuple[Any, ...] | None) -> None:
         self.frequencies, self.least_frequency, self.original_share = {}, 0.0, 1.0
         if row is not None:
             lexemes, frequencies, duplicates_null_share = row
@@ -62,7 +58,6 @@ class LexemeStatistics:
                 self.least_frequency = float(frequencies[-2])
             if duplicates_null_share is not None:
                 self.original_share = float(duplicates_null_share)
-        self.read_at = time.monotonic()
 
     def share(self, tsquery_text: str, *, originals_only: bool) -> float | None:
         """The share of the archive expected to match; None without statistics or for a query not read here."""
