@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import Stemmer  # PyStemmer: the Snowball stemmers, as in Postgres's text search
 
+from services.store.tsquery_text import TOKEN, token_of
+
 # Without a query the snippet is the body's opening, trimmed to a word boundary.
 PLAIN_SNIPPET_MAX_CHARS = 280
 # Private-use characters mark a highlighted match; the text is escaped, then they become <mark>.
@@ -52,7 +54,6 @@ FRAGMENT_DELIMITER = " … "
 # How far around a match a fragment may reach, in characters (35 words of English are ~220).
 _REACH_BEFORE = 120
 _REACH_AFTER = 400
-_QUERY_ITEM = re.compile(r"'((?:[^']|'')*)'|[!()]")
 _WORD_CHARS = re.compile(r"^\w+$")
 _stemmer = Stemmer.Stemmer("english")
 
@@ -66,19 +67,19 @@ def query_lexemes(tsquery_text: str) -> frozenset[str]:
     found: set[str] = set()
     negated_groups: list[bool] = []
     negate_next = False
-    for item in _QUERY_ITEM.finditer(tsquery_text):
-        token = item.group(0)
-        if token == "!":
+    for item in TOKEN.finditer(tsquery_text):
+        lexeme, operator = token_of(item)
+        if operator == "!":
             negate_next = True
-        elif token == "(":
+        elif operator == "(":
             negated_groups.append(negate_next or any(negated_groups[-1:]))
             negate_next = False
-        elif token == ")":
+        elif operator == ")":
             if negated_groups:
                 negated_groups.pop()
-        else:
+        elif lexeme is not None:  # & | and phrase operators change nothing here
             if not negate_next and not any(negated_groups[-1:]):
-                found.add(item.group(1).replace("''", "'"))
+                found.add(lexeme)
             negate_next = False
     return frozenset(found)
 

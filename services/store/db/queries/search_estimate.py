@@ -13,11 +13,11 @@ wrong share makes a window too large or too small, which the listing detects, ne
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.store.db.queries.statistics_cache import CachedStatistics
+from services.store.tsquery_text import TOKEN, token_of
 
 # The planner's selectivity for a lexeme it has no statistics for (DEFAULT_TS_MATCH_SEL).
 DEFAULT_LEXEME_SHARE = 0.005
@@ -29,9 +29,6 @@ _STATISTICS_SQL = b"""
     FROM pg_stats s
     WHERE s.schemaname = current_schema() AND s.tablename = 'articles' AND s.attname = 'search'
 """
-# A tsquery as Postgres prints it: quoted lexemes (quotes doubled inside, maybe :* or weights),
-# operators ! & | <-> <N>, parentheses.
-_TOKEN = re.compile(r"\s*(?:'((?:[^']|'')*)'(?::[*A-Da-d]+)?|(<\d*-?>|[!&|()]))")
 
 
 class _Unparsed(Exception):
@@ -85,11 +82,10 @@ class _Estimate:
         position = 0
         text = text.rstrip()
         while position < len(text):
-            found = _TOKEN.match(text, position)
+            found = TOKEN.match(text, position)
             if found is None:
                 raise _Unparsed(text)
-            lexeme, operator = found.groups()
-            self._tokens.append((lexeme.replace("''", "'") if lexeme is not None else None, operator))
+            self._tokens.append(token_of(found))
             position = found.end()
         self._next = 0
         self._statistics = statistics
