@@ -240,7 +240,8 @@ _RELEVANCE_PAGE_SQL = """
 """
 
 
-# How many articles the planner expects a search to match (see _estimated_share).
+# A search's expected matches (see _estimated_share): its query as Postgres parses it, for the
+# lexeme statistics, or the planner's estimate when other filters count too.
 _PARSED_QUERY_SQL = f"SELECT {_TSQUERY}::text".encode()
 _ESTIMATED_MATCHES_SQL = "EXPLAIN (FORMAT JSON) SELECT 1 FROM articles a WHERE {conditions}"
 
@@ -520,11 +521,11 @@ def _estimated_matches_sql(shape: _ListingShape) -> bytes:
 
 
 def _matches_are_estimable(shape: _ListingShape) -> bool:
-    """Whether the planner's estimate of a search's matches is informed enough to size a window by.
+    """Whether a search's matches can be estimated well enough to size a window by.
 
-    Only a search without entity, type or story filters: the planner estimates its matches from
-    the columns' statistics. Its estimate of an entity or type filter (an EXISTS over the links)
-    or of a story is a guess, so such a search does not trust it.
+    Only a search without entity, type or story filters: its matches are estimated from the
+    columns' statistics. The planner's estimate of an entity or type filter (an EXISTS over the
+    links) or of a story is a guess, and the lexeme statistics know nothing of them.
     """
     return not (shape.entity_groups or shape.type_only or shape.story)
 
@@ -586,8 +587,8 @@ async def _walks_first(conn: AsyncConnection, shape: _ListingShape, params: dict
 
     The walk tests the newest SEARCH_WALK_ROWS articles (2.6 ms median on 100k articles) and
     answers alone only for words common enough to fill a page in it: 13 of the bench's 400 words.
-    In a large archive, the planner's estimate (less than a third of that) sends the others
-    straight to the window the share sizes, or to the index. A small archive walks first: the
+    In a large archive, the estimated share of matches (far cheaper: see _estimated_share) sends
+    the others straight to the window it sizes, or to the index. A small archive walks first: the
     walk and every match from the index are both cheap there, the estimate is not.
     """
     await HISTOGRAM.refresh(conn)
@@ -629,7 +630,7 @@ WINDOW_PAGES = 3.0
 # archive is not used (visiting most matches anyway, it would only add the estimate's cost).
 RANKED_WINDOW_MARGIN = 1.5
 RANKED_WINDOW_MAX_SHARE = 0.5
-# A search sorted by ingest time asks the planner's estimate before the short walk only in an
+# A search sorted by ingest time estimates its matches before the short walk only in an
 # archive of at least this many articles; it then walks when the walk is expected to find at
 # least WALK_FILL_MARGIN pages of matches (an estimate's error costs only time, never rows).
 ESTIMATE_FIRST_MIN_ARCHIVE = 10_000
@@ -780,7 +781,7 @@ async def list_articles(
         # articles: 5,420 tests, 38 ms; its 524 matches from the GIN index: ~2 ms). So a short
         # walk is tried first: if the newest SEARCH_WALK_ROWS hold a full page of matches, those
         # are the page (exactly: the page's rows are the first matches in sort order).
-        # In a large archive the planner's estimate first tells whether the walk is worth it.
+        # In a large archive the estimated share of matches first tells whether the walk is worth it.
         walk = replace(shape, search_plan="walk")
         estimated = await _walks_first(conn, shape, params, limit) if by_ingest_time else None
         rows = []
