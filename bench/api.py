@@ -29,6 +29,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,7 +48,7 @@ from fastapi import FastAPI
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench import common
+from bench import common, cpu
 from services.embedded import free_port
 from services.enrich.entities.mentions import LABEL_TYPES
 from services.store.api.app import create_app
@@ -340,6 +341,8 @@ class Result:
     rps: float
     errors: int
     requests: int
+    # CPU per request over the pass (whole machine and by process), where /proc shows it.
+    cpu: cpu.CpuSpent | None = None
 
 
 @dataclass
@@ -356,9 +359,26 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(api: str, shape: str, paths: list[str], *, duration: int, connections: int, threads: int) -> Result:
+def _children_cpu_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000.0
+
+
+def run_wrk(
+    api: str,
+    shape: str,
+    paths: list[str],
+    *,
+    duration: int,
+    connections: int,
+    threads: int,
+    api_pid: int | None = None,
+) -> Result:
+    """One wrk pass; with ``api_pid`` (the server's root process) also the CPU it cost per request."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_LUA % ", ".join(json.dumps(p) for p in paths))
+    before = cpu.read(api_pid) if api_pid is not None else None
+    wrk_before = _children_cpu_ms()
     try:
         output = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, api],
@@ -368,13 +388,16 @@ def run_wrk(api: str, shape: str, paths: list[str], *, duration: int, connection
         ).stdout
     finally:
         os.unlink(script.name)
+    wrk_ms = _children_cpu_ms() - wrk_before
+    after = cpu.read(api_pid) if api_pid is not None else None
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = int(bad.group(1)) if bad else 0
-    return Result(shape, p50, p99, rps, errors, requests)
+    spent = cpu.spent(before, after, wrk_ms=wrk_ms).per_request(requests) if before and after else None
+    return Result(shape, p50, p99, rps, errors, requests, spent)
 
 
 def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -411,6 +434,19 @@ def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the API did not become ready")
 
 
+def _cpu_text(spent: cpu.CpuSpent | None) -> str:
+    """ "total (API / Postgres / wrk)" CPU ms per request, or n/a where /proc does not show it."""
+    if spent is None:
+        return "n/a"
+    kinds = spent.by_kind_ms
+    return f"{spent.busy_ms:.2f} ({kinds['API']:.2f} / {kinds['Postgres']:.2f} / {kinds['wrk']:.2f})"
+
+
+def cpu_budget_ms() -> float:
+    """The CPU a request may spend, everything on the machine included, for the mix to reach its target."""
+    return (os.cpu_count() or 1) * 1000.0 / TARGET_MIX_RPS
+
+
 def write_results(
     results: list[ShapeResult],
     *,
@@ -445,20 +481,34 @@ def write_results(
         ),
         "",
         f"| shape | p50 ms | p99 ms | p99 < {TARGET_P99_MS:.0f} ms | requests/s (saturated) | "
-        "p50 / p99 ms (saturated) | non-2xx |",
-        "|---|---:|---:|---|---:|---:|---:|",
+        "p50 / p99 ms (saturated) | CPU ms per request (saturated): all (API / Postgres / wrk) | non-2xx |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.shape} | {r.latency.p50_ms:.1f} | {r.latency.p99_ms:.1f} | "
             f"{verdict(r.latency.p99_ms < TARGET_P99_MS)} | {r.throughput.rps:,.0f} | "
-            f"{r.throughput.p50_ms:.0f} / {r.throughput.p99_ms:.0f} | {r.latency.errors + r.throughput.errors} |"
+            f"{r.throughput.p50_ms:.0f} / {r.throughput.p99_ms:.0f} | {_cpu_text(r.throughput.cpu)} | "
+            f"{r.latency.errors + r.throughput.errors} |"
         )
     mix = next(r for r in results if r.shape.startswith("mix"))
     lines += [
         "",
         f"Target: p99 < {TARGET_P99_MS:.0f} ms for each shape and > {TARGET_MIX_RPS:.0f} requests/s for the mix; "
         f"mix: {mix.throughput.rps:,.0f} requests/s ({verdict(mix.throughput.rps > TARGET_MIX_RPS)}).",
+        "",
+        f"CPU per request is the whole machine's busy time (not idle, not stolen by the host) over the "
+        f"saturated pass (from /proc/stat) divided by "
+        f"its requests, then the API's processes, every local Postgres process and wrk apart (the rest: the "
+        f"kernel's network work and other processes). {TARGET_MIX_RPS:.0f} requests/s on {os.cpu_count()} cores "
+        f"leaves **{cpu_budget_ms():.1f} ms** a request; the same code spends more on a slower or busier host, so "
+        "this column, not requests/s, compares code across runs on different machines of this kind."
+        + (
+            f" CPU stolen by the host during the mix's pass (time the cores were wanted but ran someone "
+            f"else): {mix.throughput.cpu.steal_ms:.2f} ms a request."
+            if mix.throughput.cpu
+            else ""
+        ),
         "",
         "Reproduce: `apt-get install wrk`, then `.venv/bin/python -m bench.api` (`--help` for options).",
     ]
@@ -522,14 +572,20 @@ def main() -> None:
                 threads=min(args.threads, args.latency_connections),
             )
             throughput = run_wrk(
-                api, shape, paths, duration=args.duration, connections=args.connections, threads=args.threads
+                api,
+                shape,
+                paths,
+                duration=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+                api_pid=process.pid,
             )
             results.append(ShapeResult(shape, latency, throughput))
             print(
                 f"{shape:28s} p50 {latency.p50_ms:6.1f} ms  p99 {latency.p99_ms:6.1f} ms "
                 f"({args.latency_connections} conns)  {throughput.rps:7.0f} req/s "
                 f"(p99 {throughput.p99_ms:6.1f} ms at {args.connections} conns)  "
-                f"non-2xx {latency.errors + throughput.errors}",
+                f"non-2xx {latency.errors + throughput.errors}  CPU/request {_cpu_text(throughput.cpu)}",
                 flush=True,
             )
     finally:

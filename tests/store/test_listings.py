@@ -1,9 +1,11 @@
-"""Listing rows (``article_listings``): rendered by the writer, exact after redelivery and new versions.
+"""Listing rows (``article_listings``) and articles' entity ids: written by the writer, exact after
+redelivery and new versions; and every listing plan lists what plain SQL lists.
 
-The read API's listing sends the JSON these rows hold without rebuilding it, so the tests compare
-them with what the normalised tables say (links joined with entities, the body's opening) and
-compare the listing's items with the full record, which is still built from those tables by the
-response models.
+The read API's listing sends the JSON these rows hold without rebuilding it, and a search with an
+entity may test ``articles.entity_ids`` instead of the links, so the tests compare both with what
+the normalised tables say (links joined with entities, the body's opening) and compare the
+listing's items with the full record, which is still built from those tables by the response
+models.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -54,7 +57,12 @@ _FROM_THE_LINKS = text(
                                ORDER BY ae.ordinal)
                FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
                WHERE ae.article_id = a.article_id
-           ), '[]'::json)::text AS linked
+           ), '[]'::json)::text AS linked,
+           a.entity_ids,
+           coalesce((
+               SELECT array_agg(ae.entity_id ORDER BY ae.ordinal)
+               FROM article_entities ae WHERE ae.article_id = a.article_id
+           ), '{}'::text[]) AS linked_ids
     FROM articles a LEFT JOIN article_listings l ON l.article_id = a.article_id
     ORDER BY a.article_id
     """
@@ -68,6 +76,7 @@ def _assert_listings_match_the_links(engine: Engine) -> int:
         assert row.listed is not None, f"article {row.article_id} has no listing row"
         assert json.loads(row.listed) == json.loads(row.linked), row.article_id
         assert row.opening == opening(row.body), row.article_id
+        assert row.entity_ids == row.linked_ids, f"article {row.article_id}: its entity ids are not its links'"
     return len(rows)
 
 
@@ -90,8 +99,9 @@ def test_listings_are_exact_after_redelivery_and_new_versions(writer: Engine) ->
 
     seed = by_prefix(events)["001"]
     new_entity = EntityRef(id=entity_id("ORG", "Senate"), name="Senate", type="ORG", mentions=["Senate"], count=2)
-    # A newer enrichment drops one entity, adds one and changes a body: the listing follows all three.
-    newer = _retagged(seed, [new_entity, *seed.entities[1:]], hours=1)
+    # A newer enrichment drops one entity, adds one (named twice: folded into its first place) and
+    # changes a body: the listing and the article's entity ids follow all three.
+    newer = _retagged(seed, [new_entity, *seed.entities[1:], new_entity], hours=1)
     newer = newer.model_copy(update={"article": newer.article.model_copy(update={"body": "A corrected <b>body</b>."})})
     handle(deliveries([newer]))
     _assert_listings_match_the_links(writer)
@@ -236,7 +246,7 @@ def test_rare_entities_fetched_by_id_list_the_same_page(seeded_database_url: str
 @pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at"])
 @pytest.mark.parametrize("walk_rows", [1, 3, 100])
 def test_date_sorted_search_lists_the_same_pages_walked_or_from_the_index(
-    seeded_database_url: str, monkeypatch: pytest.MonkeyPatch, sort: str, walk_rows: int
+    seeded_database_url: str, monkeypatch: pytest.MonkeyPatch, sort: ArticleSort, walk_rows: int
 ) -> None:
     """Whether the bounded walk filled the page or the GIN index did, the pages are the same."""
     monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
@@ -663,7 +673,7 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
         window.edge = edges[duplicates]
         window.asked.clear()
         ran.clear()
-        whole, by_two, by_one = _on_read_pool(database_url, lambda conn, d=duplicates: listed(conn, d))
+        whole, by_two, by_one = _on_read_pool(database_url, partial(listed, duplicates=duplicates))
         assert whole == matches, f"limit 100, {label}"
         assert by_two == matches, f"pages of 2, {label}"
         assert by_one == matches, f"pages of 1, {label}"
@@ -744,7 +754,7 @@ def test_estimated_search_walks_only_when_the_walk_should_fill_the_page(
         window.edge = {"none": None, "beyond_every_article": beyond, "third_match": times[matches[2]]}[edge_at]
         ran.clear()
         estimated.clear()
-        whole, by_two, by_one = _on_read_pool(database_url, lambda conn, d=duplicates: listed(conn, d))
+        whole, by_two, by_one = _on_read_pool(database_url, partial(listed, duplicates=duplicates))
         assert whole == matches, f"limit 100, {label}"
         assert by_two == matches, f"pages of 2, {label}"
         assert by_one == matches, f"pages of 1, {label}"
@@ -806,6 +816,124 @@ def test_estimate_first_sends_a_rare_word_past_the_walk(
         )
     assert plans["summit"][0] == "walk", plans
     assert "walk" not in plans[rare], plans
+
+
+# --- a search with entities, ANDed in the GIN indexes of the words and of articles.entity_ids -------
+# The archive floor is lowered so the test data counts as large, and the words' estimated share
+# fixed on either side of KEYED_SEARCH_MAX_SHARE: under it the keyed plan answers (one exact
+# statement), over it the link walk does; either way the pages are the plain-SQL reference's.
+
+
+@dataclass
+class _KeyedPlans:
+    """The words' share _lexeme_share gives (fixed), the words it was asked for, and whether each
+    listing statement that ran was keyed."""
+
+    share: float = 1e-4
+    estimated: list[str] = field(default_factory=list)
+    keyed: list[bool] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.estimated.clear()
+        self.keyed.clear()
+
+
+@pytest.fixture
+def keyed_plans(monkeypatch: pytest.MonkeyPatch) -> _KeyedPlans:
+    plans = _KeyedPlans()
+    monkeypatch.setattr(article_queries, "HISTOGRAM", IngestHistogram())  # this database's, not a cached one
+
+    async def fixed_share(conn: AsyncConnection, words: str, *, originals_only: bool) -> float:
+        plans.estimated.append(words)
+        return plans.share
+
+    monkeypatch.setattr(article_queries, "_lexeme_share", fixed_share)
+    run_rows = article_queries._rows
+
+    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
+        plans.keyed.append(shape.keyed)
+        return await run_rows(conn, shape, params, *rest)
+
+    monkeypatch.setattr(article_queries, "_rows", recorded)
+    return plans
+
+
+@pytest.mark.parametrize("share", [1e-4, 0.5], ids=["rare_word", "common_word"])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
+@pytest.mark.parametrize(
+    ("archive", "names", "q"),
+    [
+        ("seeded", ["Imran Khan"], "Pakistan"),
+        ("seeded", ["Imran Khan", "Zulfi Bukhari"], "Imran Khan"),
+        ("shared_name", ["Jordan"], "summit"),
+        ("shared_name", ["Jordan", "Imran Khan"], "summit"),
+        ("shared_name", ["Imran Khan"], "summit or Pakistan"),
+    ],
+)
+def test_search_with_entities_lists_the_same_pages_keyed_or_walked(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    keyed_plans: _KeyedPlans,
+    archive: str,
+    names: list[str],
+    q: str,
+    sort: ArticleSort,
+    share: float,
+) -> None:
+    database_url: str = request.getfixturevalue(_ARCHIVES[archive])
+    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
+    keyed_plans.share = share
+
+    async def listed(conn: AsyncConnection, duplicates: bool) -> tuple[list[str], list[str], list[str]]:
+        filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
+        whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+        return whole, await _paged_ids(conn, filters, sort, 2), await _paged_ids(conn, filters, sort, 1)
+
+    rare = share < article_queries.KEYED_SEARCH_MAX_SHARE
+    for duplicates in (False, True):
+        label = f"include_duplicates={duplicates}"
+        expected = _reference_ids(database_url, names, q=q, sort=sort, include_duplicates=duplicates)
+        assert len(expected) >= 2, "the test data has several pages of matches"
+        keyed_plans.clear()
+        whole, by_two, by_one = _on_read_pool(database_url, partial(listed, duplicates=duplicates))
+        assert whole == expected, f"limit 100, {label}"
+        assert by_two == expected, f"pages of 2, {label}"
+        assert by_one == expected, f"pages of 1, {label}"
+        assert keyed_plans.estimated and set(keyed_plans.estimated) == {q}, f"the words estimated first, {label}"
+        keyed = keyed_plans.keyed
+        if rare:
+            assert keyed and all(keyed), f"a rare word: every page in one keyed statement, {label}"
+        else:
+            assert keyed and not any(keyed), f"a common word: the link walk, {label}"
+
+
+def test_search_with_entities_is_keyed_only_when_nothing_else_filters(
+    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch, keyed_plans: _KeyedPlans
+) -> None:
+    """The lexeme statistics know nothing of sources or dates: with either, or in an archive under
+    the floor, the links answer even for a rare word."""
+
+    async def listed(conn: AsyncConnection, **extra: Any) -> list[str]:
+        filters = await _route_filters(conn, ["Jordan"], q="summit", include_duplicates=False)
+        filters = replace(filters, **extra)
+        return [row.article_id for row in await list_articles(conn, filters, sort="-ingested_at", limit=100)]
+
+    expected = _reference_ids(
+        shared_name_database_url, ["Jordan"], q="summit", sort="-ingested_at", include_duplicates=False
+    )
+    # Under the floor (the test data is a few dozen articles): never estimated.
+    assert _on_read_pool(shared_name_database_url, listed) == expected
+    assert keyed_plans.keyed and not any(keyed_plans.keyed) and not keyed_plans.estimated
+
+    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
+    keyed_plans.clear()
+    assert _on_read_pool(shared_name_database_url, listed) == expected
+    assert keyed_plans.keyed and all(keyed_plans.keyed), "above the floor and filtered by nothing else: keyed"
+
+    for extra in ({"sources": ["Wire"]}, {"since": date(2025, 1, 1)}):
+        keyed_plans.clear()
+        assert _on_read_pool(shared_name_database_url, partial(listed, **extra)) == expected
+        assert keyed_plans.keyed and not any(keyed_plans.keyed), f"filtered by {extra}: the links"
 
 
 # --- sort=relevance ranked within an ingest-time window -------------------------------------------

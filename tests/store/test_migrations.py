@@ -76,3 +76,41 @@ def test_links_by_time_downgrade_and_upgrade_with_articles_stored(writer: Engine
         assert filled == links, "every link filled with its article's ingested_at"
     finally:
         engine.dispose()
+
+
+def _entity_ids_by_article(engine: Engine) -> dict[str, tuple[list[str], list[str]]]:
+    """Each article's entity_ids beside its links' entity ids in order of appearance."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.article_id, a.entity_ids, coalesce((SELECT array_agg(ae.entity_id ORDER BY ae.ordinal) "
+                "FROM article_entities ae WHERE ae.article_id = a.article_id), '{}') FROM articles a"
+            )
+        ).all()
+    return {row[0]: (list(row[1]), list(row[2])) for row in rows}
+
+
+def test_entity_ids_downgrade_and_upgrade_with_articles_stored(writer: Engine, store_database_url: str) -> None:
+    """0005 down to 0004 and up again over a filled archive: the column and its GIN index go and come
+    back, and the upgrade fills every article's ids from its links, in their order."""
+    make_article_handler(writer)(deliveries(seed_events()))
+    writer.dispose()  # the downgrade drops a column these pooled connections have read
+    engine = create_engine(sqlalchemy_url(store_database_url))
+    try:
+        written = _entity_ids_by_article(engine)
+        assert all(ids == linked for ids, linked in written.values())
+
+        run_migrations(store_database_url, service="store", revision="0004_entity_links_by_time", downgrade=True)
+        engine.dispose()
+        inspector = inspect(engine)
+        assert "entity_ids" not in {c["name"] for c in inspector.get_columns("articles")}
+        assert "ix_articles_entity_ids" not in {index["name"] for index in inspector.get_indexes("articles")}
+
+        run_migrations(store_database_url, service="store")
+        engine.dispose()
+        assert "ix_articles_entity_ids" in {index["name"] for index in inspect(engine).get_indexes("articles")}
+        backfilled = _entity_ids_by_article(engine)
+        assert backfilled == written
+        assert sum(len(ids) for ids, _ in backfilled.values()) == sum(len(e.entities) for e in seed_events())
+    finally:
+        engine.dispose()

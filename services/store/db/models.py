@@ -87,11 +87,15 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(Text)
     story_id: Mapped[str | None] = mapped_column(Text)
     search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True))
+    # The ids of the article's entities (article_entities, in order of appearance), written with
+    # them: a search and an entity filter then meet in the GIN indexes (migration 0005).
+    entity_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
 
     __table_args__ = (
         CheckConstraint("duplicate_kind IN ('exact', 'reprint')", name="duplicate_kind"),
         CheckConstraint("(duplicate_of IS NULL) = (duplicate_kind IS NULL)", name="duplicate_link"),
         Index("ix_articles_search", "search", postgresql_using="gin"),
+        Index("ix_articles_entity_ids", "entity_ids", postgresql_using="gin"),
         Index("ix_articles_ingested", "ingested_at", "article_id"),
         # The default listing (originals only, newest first) reads this small partial index.
         Index(

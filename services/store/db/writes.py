@@ -51,6 +51,7 @@ _REPLACEABLE_COLUMNS = (
     "similarity",
     "content_hash",
     "story_id",
+    "entity_ids",
 )
 
 _MERGED_ALIASES: ColumnElement[list[str]] = literal_column(
@@ -132,6 +133,8 @@ def article_row(event: EnrichedArticle) -> dict[str, Any]:
         "similarity": duplicate.similarity if duplicate else None,
         "content_hash": event.content_hash,
         "story_id": event.story_id,
+        # The same ids, in the same order, as the links written with the row (merged_entities).
+        "entity_ids": list(dict.fromkeys(ref.id for ref in event.entities)),
     }
 
 
