@@ -106,7 +106,8 @@ def latest_versions(events: Iterable[EnrichedArticle]) -> list[EnrichedArticle]:
     return list(chosen.values())
 
 
-def article_row(event: EnrichedArticle) -> dict[str, Any]:
+def article_row(event: EnrichedArticle, refs: Sequence[EntityRef]) -> dict[str, Any]:
+    """The article's row; ``refs``: its entities as its links are written (merged_entities)."""
     article, duplicate = event.article, event.duplicate
     return {
         "article_id": article.article_id,
@@ -133,8 +134,8 @@ def article_row(event: EnrichedArticle) -> dict[str, Any]:
         "similarity": duplicate.similarity if duplicate else None,
         "content_hash": event.content_hash,
         "story_id": event.story_id,
-        # The same ids, in the same order, as the links written with the row (merged_entities).
-        "entity_ids": list(dict.fromkeys(ref.id for ref in event.entities)),
+        # The ids of the links written with the row, in their order.
+        "entity_ids": [ref.id for ref in refs],
     }
 
 
@@ -170,14 +171,16 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
         where=articles.c.enriched_at < insert.excluded.enriched_at,
     ).returning(articles.c.article_id, articles.c.ingested_at)
     # The stored ingest time (a newer version keeps the first one), which the links carry too.
-    ingested_at = {row.article_id: row.ingested_at for row in conn.execute(upsert, [article_row(e) for e in batch])}
+    merged = {event.article.article_id: merged_entities(event.entities) for event in batch}
+    rows = [article_row(event, merged[event.article.article_id]) for event in batch]
+    ingested_at = {row.article_id: row.ingested_at for row in conn.execute(upsert, rows)}
     result.stored = [event for event in batch if event.article.article_id in ingested_at]
     # Every event that did not become a stored version: redeliveries, in-batch copies, stale versions.
     result.unchanged = len(events) - len(result.stored)
     if not result.stored:
         return result
 
-    per_article = {event.article.article_id: merged_entities(event.entities) for event in result.stored}
+    per_article = {event.article.article_id: merged[event.article.article_id] for event in result.stored}
     original = {event.article.article_id: event.duplicate is None for event in result.stored}
     # The links as they were, read and locked by the delete itself, so the count deltas below are
     # exact even when another writer touched these articles a moment ago.

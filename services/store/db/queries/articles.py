@@ -549,7 +549,7 @@ async def _estimated_share(conn: AsyncConnection, shape: _ListingShape, params: 
     if HISTOGRAM.archive <= 0:
         return None
     share = None
-    if not (shape.sources or shape.since or shape.until):
+    if _lexemes_alone_estimate(shape):
         share = await _lexeme_share(conn, params["q"], originals_only=not shape.include_duplicates)
     if share is None:
         cursor = await conn.execute(_estimated_matches_sql(shape), params)
@@ -557,6 +557,12 @@ async def _estimated_share(conn: AsyncConnection, shape: _ListingShape, params: 
         share = float(row[0][0]["Plan"]["Plan Rows"]) / HISTOGRAM.archive if row else 0.0
     # Never less than one article, as the planner rounds its estimate.
     return min(max(share, 1.0 / HISTOGRAM.archive), 1.0)
+
+
+def _lexemes_alone_estimate(shape: _ListingShape) -> bool:
+    """Whether the lexeme statistics alone estimate the search's share: they know nothing of
+    sources or publication dates (nor of entities, types or stories: callers check those)."""
+    return not (shape.sources or shape.since or shape.until)
 
 
 async def _lexeme_share(conn: AsyncConnection, q: str, *, originals_only: bool) -> float | None:
@@ -625,7 +631,8 @@ async def _keyed_first(conn: AsyncConnection, shape: _ListingShape, params: dict
     way (the lexeme statistics know nothing of sources, dates or stories), and only in an archive
     large enough for the estimate to cost less than it saves.
     """
-    if not shape.q or shape.type_only or shape.sources or shape.story or shape.since or shape.until:
+    # Not shape.type_only: it never holds with entity groups.
+    if not shape.q or shape.story or not _lexemes_alone_estimate(shape):
         return False
     await HISTOGRAM.refresh(conn)
     if HISTOGRAM.archive < ESTIMATE_FIRST_MIN_ARCHIVE:
