@@ -24,6 +24,7 @@ from services.proc import die_with_parent
 from shared.config import Settings
 from shared.db import migrate_all
 from shared.kafka import ensure_topics
+from shared.run_info import RunInfo, recordable_database_url, write_run_info
 
 log = logging.getLogger(__name__)
 
@@ -197,16 +198,18 @@ class Supervisor:
                 port = child.env["NEWSFLOW_ENRICH_METRICS_PORT"]
                 targets.append({"targets": [f"{host}:{port}"], "labels": {"service": "enrich", "replica": child.name}})
         (data_dir / "prometheus_targets.json").write_text(json.dumps(targets, indent=2) + "\n")
-        run_info = {
-            "pid": os.getpid(),
-            "api_url": api_url,
-            "inbox": env["NEWSFLOW_INBOX"],
-            "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
-            "embedded_broker": self.broker is not None,
-            "embedded_postgres": self.postgres is not None,
-            "services": {c.name: c.process.pid for c in self.children if c.process},
-        }
-        (data_dir / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        run_info = RunInfo(
+            pid=os.getpid(),
+            api_url=api_url,
+            data_dir=str(data_dir),
+            inbox=env["NEWSFLOW_INBOX"],
+            kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+            database_url=recordable_database_url(env["DATABASE_URL"]),
+            embedded_broker=self.broker is not None,
+            embedded_postgres=self.postgres is not None,
+            services={c.name: c.process.pid for c in self.children if c.process},
+        )
+        write_run_info(data_dir, run_info)
 
     def _shutdown(self) -> None:
         log.info("stopping", extra={"children": [c.name for c in self.children]})

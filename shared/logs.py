@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from ``extra``. uvicorn adds
@@ -44,9 +45,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route all logging (ours and libraries') through one JSON handler on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(service: str, level: str = "INFO", *, log_file: Path | None = None) -> None:
+    """Route all logging (ours and libraries') through one JSON handler: on stderr, or appended to
+    ``log_file`` (a command that keeps the terminal for people: a progress bar, a banner)."""
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
