@@ -50,12 +50,16 @@ def run(
     enrich_replicas: Annotated[int, typer.Option(min=1, max=16, help="Enrich processes to run.")] = 1,
 ) -> None:
     """Start the whole pipeline (embedded broker and Postgres when none is configured)."""
-    from services.proc import stop_on_signals
-    from services.supervisor import Supervisor
+    from services.proc import stop_on_signals, stop_with_make
+    from services.supervisor import SUPERVISOR_LOG, Supervisor
 
     settings = get_settings()
-    configure_logging("supervisor", settings.log_level)
+    # A quiet start: the terminal gets the banner, one line per service and any warning; the
+    # detail (embedded Postgres, migrations) goes to the supervisor's log file.
+    log_file = settings.data_dir.absolute() / "logs" / SUPERVISOR_LOG
+    configure_logging("supervisor", settings.log_level, log_file=log_file, console_level=logging.WARNING)
     stop = stop_on_signals()
+    stop_with_make(stop)
     Supervisor(settings, enrich_replicas=enrich_replicas).run(stop)
 
 
