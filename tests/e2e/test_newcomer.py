@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.conftest import REPO_ROOT, SEEDS_DIR, folder_snapshot
 from tests.stack import RunningPipeline, clean_environment, start_pipeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,14 +41,6 @@ def newsflow_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "services.cli"]
 
 
-def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {
-        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 def test_ingest_once_finds_the_running_pipeline_and_leaves_the_folder_as_it_was(
     project: RunningPipeline, tmp_path: Path
 ) -> None:
@@ -60,7 +52,7 @@ def test_ingest_once_finds_the_running_pipeline_and_leaves_the_folder_as_it_was(
         {"title": f"Harbour report {n}", "body": f"HAMBURG: Ships waited for the tide, day {n}."} for n in (1, 2)
     ]
     (folder / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    before = _snapshot(folder)
+    before = folder_snapshot(folder)
     workdir = project.data_dir.parent / "notes"  # a sub-folder of the project, as people wander off
     workdir.mkdir()
 
@@ -78,7 +70,7 @@ def test_ingest_once_finds_the_running_pipeline_and_leaves_the_folder_as_it_was(
     assert f"{project.run_info()['kafka_bootstrap_servers']}   (run.json)" in done.stderr
     assert not any(line.startswith("{") for line in done.stderr.splitlines()), "log lines go to the log file"
     assert "published" in done.stdout and "were left as they were" in " ".join(done.stdout.split())
-    assert _snapshot(folder) == before, "the user's folder is untouched"
+    assert folder_snapshot(folder) == before, "the user's folder is untouched"
     assert (project.data_dir / "logs" / "backfill.log").read_text().count('"message": "published"') == 6
 
     expected = {seed.name for seed in SEEDS_DIR.glob("*.txt")} | {"feed.jsonl"}

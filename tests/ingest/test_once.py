@@ -22,7 +22,7 @@ from services.ingest.once import OnceSummary, backfill, run_once
 from services.ingest.parsing.errors import FILE_REASONS
 from services.ingest.sources import SourceHandling
 from shared.config import Settings
-from tests.conftest import SEEDS_DIR
+from tests.conftest import SEEDS_DIR, folder_snapshot
 from tests.ingest.support import dead_letters, drop, raw_events, wait_for
 
 _METRICS_START_SECONDS = 20.0
@@ -64,15 +64,6 @@ def test_backfill_counts_published_duplicates_bad_records_and_rejections(
     assert {d.reason for d in dead_letters(ingest_settings)} == {"empty", "invalid_json", "unsupported_type"}
 
 
-def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every entry of ``folder`` (recursively) with its bytes and modification time."""
-    return {
-        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 def test_backfill_leaves_the_folder_as_it_was_and_archives_its_own_copies(
     ingest_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,11 +72,11 @@ def test_backfill_leaves_the_folder_as_it_was_and_archives_its_own_copies(
     shutil.copy(_seed("001"), folder / "first.txt")
     shutil.copy(_seed("002"), folder / "second.txt")
     (folder / "notes.pdf").write_bytes(b"%PDF-1.7 not an article")
-    before = _snapshot(folder)
+    before = folder_snapshot(folder)
 
     assert run_once(ingest_settings, folder) == 1  # the pdf is rejected
 
-    assert _snapshot(folder) == before, "the user's folder is left exactly as it was"
+    assert folder_snapshot(folder) == before, "the user's folder is left exactly as it was"
     archived = archived_files(ingest_settings.processed_dir)
     assert sorted(a.record.source_file for a in archived if a.record) == ["first.txt", "second.txt"]
     assert sorted(p.name for p in ingest_settings.rejected_dir.iterdir()) == ["notes.pdf", "notes.pdf.error.json"]
@@ -99,7 +90,7 @@ def test_backfill_leaves_the_folder_as_it_was_and_archives_its_own_copies(
 def test_backfill_ids_do_not_depend_on_whether_the_sources_are_kept(ingest_settings: Settings, tmp_path: Path) -> None:
     kept, moved = tmp_path / "kept", tmp_path / "moved"
     for folder in (kept, moved):
-        (folder / "sub").mkdir(parents=True)
+        folder.mkdir()
         shutil.copy(_seed("003"), folder / "story.txt")
     backfill(ingest_settings, kept / "story.txt")
     backfill(ingest_settings, moved / "story.txt", sources=SourceHandling.move)
