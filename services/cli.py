@@ -104,8 +104,11 @@ def replay(
     """Re-publish archived files (after a broker loss); the same files make the same articles."""
     from services.ingest.replay import replay as run_replay
 
-    configure_logging("ingest", get_settings().log_level)
     settings = _pipeline()
+    # The terminal shows the progress bar and the summary; the JSON log lines go to the data dir's logs.
+    log_file = settings.data_dir.absolute() / "logs" / "replay.log"
+    configure_logging("ingest", settings.log_level, log_file=log_file)
+    typer.echo(f"Log lines go to {log_file}", err=True)
     raise typer.Exit(run_replay(settings, path or settings.processed_dir))
 
 

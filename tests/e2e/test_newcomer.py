@@ -28,10 +28,11 @@ _STORED_WITHIN_SECONDS = 60.0
 _CLI_SECONDS = 120.0
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[RunningPipeline]:
-    """`newsflow run` with no NEWSFLOW_DATA_DIR or NEWSFLOW_INBOX: the data dir is ./.newsflow."""
-    with start_pipeline(tmp_path / "project", default_dirs=True) as running:
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
+    """`newsflow run` with no NEWSFLOW_DATA_DIR or NEWSFLOW_INBOX: the data dir is ./.newsflow.
+    One for the module (a start costs ~15 s); no test here depends on what another stored."""
+    with start_pipeline(tmp_path_factory.mktemp("newcomer") / "project", default_dirs=True) as running:
         yield running
 
 
