@@ -81,7 +81,7 @@ def run_once(
 ) -> int:
     """Ingest the folder or file ``path`` once, print the summary; 0 if every file was published, else 1."""
     console = Console(stderr=True)
-    path = path.absolute()
+    path = Path(os.path.abspath(path))  # "../x" shown and used as the folder it names (links are kept)
     if not path.exists() and not path.is_symlink():
         console.print(f"[red]{escape(str(path))} does not exist[/red]: give a folder or a file to ingest.")
         return 1
@@ -108,7 +108,7 @@ def backfill(
     console: Console | None = None,
 ) -> OnceSummary:
     """Ingest the folder or file ``path`` (it must exist) until nothing is left, with a progress bar."""
-    path = path.absolute()
+    path = Path(os.path.abspath(path))  # "../x" shown and used as the folder it names (links are kept)
     folder, only = (path.parent, {path.name}) if path.is_file() or path.is_symlink() else (path, None)
     stop = stop or threading.Event()
     settings.require_kafka()
