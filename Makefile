@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: run test lint typecheck audit install system-deps clean bench help
+.PHONY: run backfill replay test lint typecheck audit install system-deps clean bench help
 
 help:
 	@echo "make run    - start the whole pipeline on embedded defaults (broker + Postgres included)"
+	@echo "make backfill DIR=folder - ingest a folder once into the running pipeline (the folder is left as it is)"
+	@echo "make replay - publish the archived files again (after the embedded broker was lost)"
 	@echo "make test   - install, lint, type-check and run the test suite"
 	@echo "make bench  - run the benchmarks (see docs/benchmarks.md)"
 	@echo "make audit  - check the pinned dependencies for known vulnerabilities (pip-audit)"
@@ -35,8 +37,17 @@ system-deps:
 	  else echo "note: install$$missing for the tests that use them (they skip otherwise)"; fi; \
 	fi
 
+# Ctrl-C, or SIGINT/SIGTERM to make itself, stops every service, the broker and the database.
 run: $(STAMP)
 	$(BIN)/newsflow run
+
+# The CLI is not on PATH (it lives in .venv/bin); these wrap its one-shot commands.
+backfill: $(STAMP)
+	@if [ -z "$(DIR)" ]; then echo "usage: make backfill DIR=/path/to/folder" >&2; exit 2; fi
+	$(BIN)/newsflow ingest "$(DIR)" --once
+
+replay: $(STAMP)
+	$(BIN)/newsflow replay
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tests bench deploy

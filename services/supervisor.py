@@ -24,6 +24,7 @@ from services.proc import die_with_parent
 from shared.config import Settings
 from shared.db import migrate_all
 from shared.kafka import ensure_topics
+from shared.run_info import RunInfo, recordable_database_url, write_run_info
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ _STABLE_AFTER_SECONDS = 60.0
 _STOP_GRACE_SECONDS = 15.0
 _MONITOR_INTERVAL_SECONDS = 0.5
 _API_READY_TIMEOUT_SECONDS = 120.0
+# The supervisor's own JSON log lines (the embedded servers' start-up, migrations, restarts).
+SUPERVISOR_LOG = "supervisor.log"
 
 
 @dataclass
@@ -137,6 +140,7 @@ class Supervisor:
         inbox = settings.inbox.resolve()
         inbox.mkdir(parents=True, exist_ok=True)
 
+        _say(f"newsflow is starting (details in {data_dir / 'logs'})")
         kafka = settings.kafka_bootstrap_servers
         if not kafka:
             self.broker = start_broker(data_dir / "logs")
@@ -148,7 +152,15 @@ class Supervisor:
 
         effective = settings.model_copy(update={"kafka_bootstrap_servers": kafka, "database_url": database_url})
         migrate_all(database_url)
+        where = f"embedded, data in {self.postgres.pgdata}" if self.postgres else "DATABASE_URL"
+        _say(_line("database", f"Postgres ({where}): schema up to date"))
         ensure_topics(effective)
+        _say(
+            _line(
+                "broker",
+                f"{kafka} ({'embedded, in memory' if self.broker else 'KAFKA_BOOTSTRAP_SERVERS'}): topics ready",
+            )
+        )
 
         explicit = settings.model_fields_set
         env = dict(os.environ)
@@ -183,6 +195,8 @@ class Supervisor:
             self.children.append(Child(name, [*cli, "enrich"], child_env, logs / f"{name}.log"))
         for child in self.children:
             child.start()
+            pid = child.process.pid if child.process else "?"
+            _say(_line(child.name, f"started (pid {pid}), log {child.log_path.name}"))
 
     def _write_run_files(self, env: dict[str, str], api_url: str) -> None:
         """run.json for people and tools; a Prometheus file_sd targets file for scraping."""
@@ -197,19 +211,22 @@ class Supervisor:
                 port = child.env["NEWSFLOW_ENRICH_METRICS_PORT"]
                 targets.append({"targets": [f"{host}:{port}"], "labels": {"service": "enrich", "replica": child.name}})
         (data_dir / "prometheus_targets.json").write_text(json.dumps(targets, indent=2) + "\n")
-        run_info = {
-            "pid": os.getpid(),
-            "api_url": api_url,
-            "inbox": env["NEWSFLOW_INBOX"],
-            "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
-            "embedded_broker": self.broker is not None,
-            "embedded_postgres": self.postgres is not None,
-            "services": {c.name: c.process.pid for c in self.children if c.process},
-        }
-        (data_dir / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        run_info = RunInfo(
+            pid=os.getpid(),
+            api_url=api_url,
+            data_dir=str(data_dir),
+            inbox=env["NEWSFLOW_INBOX"],
+            kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+            database_url=recordable_database_url(env["DATABASE_URL"]),
+            embedded_broker=self.broker is not None,
+            embedded_postgres=self.postgres is not None,
+            services={c.name: c.process.pid for c in self.children if c.process},
+        )
+        write_run_info(data_dir, run_info)
 
     def _shutdown(self) -> None:
         log.info("stopping", extra={"children": [c.name for c in self.children]})
+        _say("newsflow is stopping (services, then the embedded broker and database)...")
         for child in self.children:
             child.terminate()
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
@@ -220,6 +237,7 @@ class Supervisor:
         if self.postgres is not None:
             self.postgres.stop()
         log.info("stopped")
+        _say("newsflow stopped.")
 
 
 def _port(default: int, explicit: bool, host: str) -> int:
@@ -239,8 +257,29 @@ def _wait_for_api(api_url: str, stop: threading.Event) -> bool:
     return False
 
 
+def _say(line: str) -> None:
+    """A line for the person at the terminal (the JSON log lines go to the log files)."""
+    print(line, flush=True)
+
+
+def _line(label: str, text: str) -> str:
+    return f"  {label:<10} {text}"
+
+
+def _cli_command() -> str:
+    """How to call the ``newsflow`` command from the current folder (it is not on PATH in a venv)."""
+    script = Path(sys.executable).parent / "newsflow"
+    if not script.exists():
+        return f"{sys.executable} -m services.cli"
+    try:
+        return str(script.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script.absolute())
+
+
 def _banner(settings: Settings, env: dict[str, str], api_url: str, ready: bool) -> str:
     state = "ready" if ready else "starting (the API is not answering yet; see the logs)"
+    cli = _cli_command()
     return "\n".join(
         [
             "",
@@ -251,12 +290,14 @@ def _banner(settings: Settings, env: dict[str, str], api_url: str, ready: bool) 
             f"  dashboard  {api_url}/dashboard",
             f"  health     {api_url}/health",
             f"  logs       {settings.data_dir.resolve() / 'logs'}",
+            f"  commands   {cli} --help",
             "",
             "Try:",
             f"  cp seeds/*.txt {env['NEWSFLOW_INBOX']}/",
             f"  curl -s '{api_url}/articles?include_duplicates=true' | python3 -m json.tool",
+            f"  {cli} ingest FOLDER --once    # a backfill; FOLDER is left as it is (or: make backfill DIR=FOLDER)",
             "",
-            "Stop with Ctrl-C.",
+            f"Stop with Ctrl-C (or kill -TERM {os.getpid()}).",
             "",
         ]
     )

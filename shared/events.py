@@ -56,7 +56,12 @@ class RawArticle(Event):
     size_bytes: int = Field(ge=0)
     content_type: str = Field(description="text, html, json or jsonl (after any .gz).")
     encoding: str | None = None
-    title: str | None = None
+    title: str | None = Field(default=None, description="The headline the file gives, if any.")
+    derived_title: str | None = Field(
+        default=None,
+        description="When the file gives no headline: one derived from the body (its first sentence, "
+        "trimmed; shared/titles.py). Not a headline the source wrote, so not used as one.",
+    )
     body: str = Field(min_length=1, description="Cleaned article text, paragraphs split by blank lines.")
     boilerplate: list[str] = Field(default_factory=list, description="Text removed from the body.")
     published_at: date | None = None

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from ``extra``. uvicorn adds
@@ -44,12 +45,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route all logging (ours and libraries') through one JSON handler on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
+class ConsoleFormatter(logging.Formatter):
+    """One short line for people: ``newsflow: <message> (key=value, ...)``; the JSON line is in the log file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = [
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD_ATTRS and not key.startswith("_")
+        ]
+        detail = f" ({', '.join(extras)})" if extras else ""
+        return f"newsflow: {record.levelname.lower()}: {record.getMessage()}{detail}"
+
+
+def configure_logging(
+    service: str, level: str = "INFO", *, log_file: Path | None = None, console_level: int | None = None
+) -> None:
+    """Route all logging (ours and libraries') through one JSON handler: on stderr, or appended to
+    ``log_file`` (a command that keeps the terminal for people: a progress bar, a banner).
+
+    With a ``log_file``, ``console_level`` also shows records from that level up on stderr, one
+    short line each (``ConsoleFormatter``).
+    """
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(JsonFormatter(service))
+    handlers = [handler]
+    if log_file is not None and console_level is not None:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(console_level)
+        console.setFormatter(ConsoleFormatter())
+        handlers.append(console)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
     # kafka-python logs every reconnect attempt at INFO; keep its warnings only.
     logging.getLogger("kafka").setLevel(logging.WARNING)

@@ -30,6 +30,15 @@ EVAL_DEV_DIR = REPO_ROOT.parent / "shared" / "eval-dev"
 _LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def folder_snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder`` with its bytes and modification time: equal snapshots, an untouched folder."""
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def _server_answers(url: str) -> bool:
     try:
         with psycopg.connect(url, connect_timeout=3):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from services.embedded import free_port
 from tests.conftest import REPO_ROOT, SEEDS_DIR
@@ -70,25 +71,36 @@ class RunningPipeline:
         raise AssertionError(f"{len(items)} of {count} articles stored after {timeout_seconds:.0f} s")
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without anything that tells newsflow where things are."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not k.startswith("NEWSFLOW_")
+    }
+
+
 @contextmanager
-def start_pipeline(workdir: Path) -> Iterator[RunningPipeline]:
-    """``newsflow run`` on embedded defaults with everything under ``workdir``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+def start_pipeline(workdir: Path, *, default_dirs: bool = False) -> Iterator[RunningPipeline]:
+    """``newsflow run`` on embedded defaults with everything under ``workdir``.
+
+    ``default_dirs``: as a user starts it, with no NEWSFLOW_DATA_DIR or NEWSFLOW_INBOX (the data
+    dir is then ``workdir/.newsflow``, the inbox ``workdir/inbox``); else ``workdir/data`` and
+    ``workdir/inbox``, named in the environment.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = clean_environment()
     port = free_port()
-    env.update(
-        {
-            "NEWSFLOW_DATA_DIR": str(workdir / "data"),
-            "NEWSFLOW_INBOX": str(workdir / "inbox"),
-            "NEWSFLOW_API_PORT": str(port),
-            "PYTHONPATH": str(REPO_ROOT),
-        }
-    )
+    data_dir = workdir / (".newsflow" if default_dirs else "data")
+    env.update({"NEWSFLOW_API_PORT": str(port), "PYTHONPATH": str(REPO_ROOT)})
+    if not default_dirs:
+        env.update({"NEWSFLOW_DATA_DIR": str(data_dir), "NEWSFLOW_INBOX": str(workdir / "inbox")})
     output = workdir / "run.out"
     with output.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "run"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    running = RunningPipeline(process, f"http://127.0.0.1:{port}", workdir / "inbox", workdir / "data", output)
+    running = RunningPipeline(process, f"http://127.0.0.1:{port}", workdir / "inbox", data_dir, output)
     failed = True
     try:
         _wait_until_ready(running)
@@ -120,3 +132,81 @@ def dump_logs(running: RunningPipeline) -> None:
     if logs.is_dir():
         for path in sorted(logs.glob("*.log")):
             sys.stderr.write(f"\n--- {path.name} (tail) ---\n{path.read_text(errors='replace')[-4000:]}\n")
+
+
+# --- `make run` in a project folder, as a newcomer starts it -------------------------------------
+PROJECT_LINKS = ("Makefile", ".venv", "pyproject.toml", "constraints.txt")
+
+
+def scratch_project(folder: Path) -> Path:
+    """A project folder as a fresh clone looks to `make run`: the Makefile and the installed .venv
+    (linked, so nothing is installed again), its own copy of the seeds, and no data dir yet."""
+    folder.mkdir(parents=True)
+    for name in PROJECT_LINKS:
+        (folder / name).symlink_to(REPO_ROOT / name)
+    shutil.copytree(SEEDS_DIR, folder / "seeds")
+    return folder
+
+
+@dataclass
+class MakeRun:
+    """`make run` started in its own session (so a signal to it reaches make alone, as `kill` does)."""
+
+    process: subprocess.Popen[bytes]
+    project: Path
+    output: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.project / ".newsflow"
+
+    def run_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = json.loads((self.data_dir / "run.json").read_text())
+        return info
+
+    def processes(self) -> list[psutil.Process]:
+        """make and everything under it (supervisor, services, broker, Postgres)."""
+        root = psutil.Process(self.process.pid)
+        return [root, *root.children(recursive=True)]
+
+
+@contextmanager
+def start_make_run(project: Path, command: str = "make run") -> Iterator[MakeRun]:
+    """``command`` (the README's) in ``project`` with a clean environment; yields once newsflow is ready."""
+    output = project / "make-run.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=project,
+            env={**clean_environment(), "PYTHONPATH": str(REPO_ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = MakeRun(process, project, output)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while "newsflow is ready" not in output.read_text(errors="replace"):
+            assert process.poll() is None, f"{command} exited early:\n{output.read_text()}"
+            assert time.monotonic() < deadline, f"{command} did not become ready:\n{output.read_text()}"
+            time.sleep(0.5)
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def still_running(processes: list[psutil.Process]) -> list[str]:
+    """Those of ``processes`` that are still alive (zombies count as gone)."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{process.pid} {' '.join(process.cmdline())[:80]}")
+        except psutil.NoSuchProcess:
+            continue
+    return alive

@@ -11,6 +11,7 @@ from datetime import datetime
 from services.ingest.parsing.article import ParsedFile
 from shared.events import RawArticle, utcnow
 from shared.identity import article_id
+from shared.titles import derive_title
 
 
 def raw_articles(
@@ -27,6 +28,7 @@ def raw_articles(
             content_type=parsed.content_type,
             encoding=parsed.encoding,
             title=article.title,
+            derived_title=None if article.title else derive_title(article.body),
             body=article.body,
             boilerplate=article.boilerplate,
             published_at=article.published_at,

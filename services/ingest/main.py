@@ -1,12 +1,10 @@
-"""Entry points the CLI calls: ``run`` (the long-running service) and ``run_once`` (a backfill)."""
+"""The entry point the CLI calls for the long-running ingest service (``--once`` is ``services.ingest.once``)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
-from services.ingest.once import run_once as _run_once
 from services.ingest.service import IngestService
 from shared.config import Settings
 from shared.kafka import ensure_topics
@@ -25,8 +23,3 @@ def run(settings: Settings, stop: threading.Event) -> None:
     finally:
         service.close()
         log.info("ingest stopped", extra={"replica": service.replica_id})
-
-
-def run_once(settings: Settings, path: Path) -> int:
-    """Ingest a folder or a file once, with a progress bar and a summary; 1 if any was rejected."""
-    return _run_once(settings, path)

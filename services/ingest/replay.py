@@ -9,7 +9,6 @@ dead-letter topic again: their reason files in ``rejected/`` already list them.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import stat
@@ -42,8 +41,6 @@ REPLAY_BATCH_FILES: Final = 64
 LISTED_PROBLEMS_MAX: Final = 20
 _PRODUCER_CLOSE_SECONDS: Final = 5.0
 _PUBLISH_FAILED: Final = "publish_failed"
-# Written into the data dir by `newsflow run` (services/supervisor.py) with its broker's address.
-RUN_INFO_FILE: Final = "run.json"
 
 ReplayStatus = Literal["replayed", "not_replayed"]
 
@@ -89,7 +86,6 @@ def replay(settings: Settings, path: Path) -> int:
             f"({settings.processed_dir.absolute()})."
         )
         return 1
-    settings = with_running_broker(settings)
     if settings.kafka_bootstrap_servers is None:
         console.print(
             "[red]No broker to replay to[/red]: set KAFKA_BOOTSTRAP_SERVERS (host:port), or run the replay "
@@ -117,24 +113,6 @@ def replay(settings: Settings, path: Path) -> int:
     if len(problems) > LISTED_PROBLEMS_MAX:
         console.print(f"... and {len(problems) - LISTED_PROBLEMS_MAX} more (see the log).")
     return summary.exit_code
-
-
-def with_running_broker(settings: Settings) -> Settings:
-    """``settings``, with the broker of a running ``newsflow run`` when none is configured.
-
-    The embedded broker keeps messages in memory: losing them is what a replay repairs, typically
-    from a second terminal while the pipeline runs, where KAFKA_BOOTSTRAP_SERVERS is not set.
-    """
-    if settings.kafka_bootstrap_servers:
-        return settings
-    try:
-        info = json.loads((settings.data_dir / RUN_INFO_FILE).read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)  # signal 0: only asks whether the supervisor still runs
-        servers = str(info["kafka_bootstrap_servers"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return settings
-    log.info("using the running pipeline's broker", extra={"kafka_bootstrap_servers": servers})
-    return settings.model_copy(update={"kafka_bootstrap_servers": servers})
 
 
 def replay_archive(settings: Settings, path: Path, *, console: Console | None = None) -> list[ReplayOutcome]:

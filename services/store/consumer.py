@@ -50,6 +50,7 @@ def _nul_field(event: EnrichedArticle) -> str | None:
     article = event.article
     fields: dict[str, str | None] = {
         "article.title": article.title,
+        "article.derived_title": article.derived_title,
         "article.body": article.body,
         "article.source_file": article.source_file,
         "article.dateline": article.dateline,

@@ -16,11 +16,13 @@ import httpx
 import pytest
 
 from services.embedded import free_port, wait_for_port
+from services.ingest.archive import archived_files
 from services.ingest.metrics import CONTENT_TYPES
 from services.ingest.once import OnceSummary, backfill, run_once
 from services.ingest.parsing.errors import FILE_REASONS
+from services.ingest.sources import SourceHandling
 from shared.config import Settings
-from tests.conftest import SEEDS_DIR
+from tests.conftest import SEEDS_DIR, folder_snapshot
 from tests.ingest.support import dead_letters, drop, raw_events, wait_for
 
 _METRICS_START_SECONDS = 20.0
@@ -46,7 +48,7 @@ def test_backfill_counts_published_duplicates_bad_records_and_rejections(
     (folder / "broken.json").write_text('{"title": ')
     (folder / "notes.pdf").write_bytes(b"%PDF-1.7 not an article")
 
-    summary = backfill(ingest_settings, folder)
+    summary = backfill(ingest_settings, folder, sources=SourceHandling.move)
 
     assert summary == OnceSummary(
         published_files=4,
@@ -57,9 +59,84 @@ def test_backfill_counts_published_duplicates_bad_records_and_rejections(
         unfinished=0,
     )
     assert summary.exit_code == 1
-    assert not any(folder.iterdir()), "every file was moved out of the folder"
+    assert not any(folder.iterdir()), "with --sources move every file was moved out of the folder"
     assert len(raw_events(ingest_settings)) == 5
     assert {d.reason for d in dead_letters(ingest_settings)} == {"empty", "invalid_json", "unsupported_type"}
+
+
+def test_backfill_leaves_the_folder_as_it_was_and_archives_its_own_copies(
+    ingest_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "my files"
+    folder.mkdir()
+    shutil.copy(_seed("001"), folder / "first.txt")
+    shutil.copy(_seed("002"), folder / "second.txt")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.7 not an article")
+    before = folder_snapshot(folder)
+
+    assert run_once(ingest_settings, folder) == 1  # the pdf is rejected
+
+    assert folder_snapshot(folder) == before, "the user's folder is left exactly as it was"
+    archived = archived_files(ingest_settings.processed_dir)
+    assert sorted(a.record.source_file for a in archived if a.record) == ["first.txt", "second.txt"]
+    assert sorted(p.name for p in ingest_settings.rejected_dir.iterdir()) == ["notes.pdf", "notes.pdf.error.json"]
+    assert not any((ingest_settings.data_dir / "ingest" / "backfill").iterdir()), "no staging copy is left over"
+    assert {e.source_file for e in raw_events(ingest_settings)} == {"first.txt", "second.txt"}
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"the files in {folder} were left as they were" in out
+    assert "the archive keeps its own copy" in out
+
+
+def test_backfill_ids_do_not_depend_on_whether_the_sources_are_kept(ingest_settings: Settings, tmp_path: Path) -> None:
+    kept, moved = tmp_path / "kept", tmp_path / "moved"
+    for folder in (kept, moved):
+        folder.mkdir()
+        shutil.copy(_seed("003"), folder / "story.txt")
+    backfill(ingest_settings, kept / "story.txt")
+    backfill(ingest_settings, moved / "story.txt", sources=SourceHandling.move)
+    first, second = raw_events(ingest_settings)
+    assert first.article_id == second.article_id, "the same name and bytes are the same article"
+    assert (kept / "story.txt").exists() and not (moved / "story.txt").exists()
+
+
+def test_backfill_with_sources_delete_removes_published_files_only(
+    ingest_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "to delete"
+    folder.mkdir()
+    shutil.copy(_seed("004"), folder / "story.txt")
+    (folder / "empty.txt").write_bytes(b"")
+
+    assert run_once(ingest_settings, folder, sources=SourceHandling.delete) == 1
+
+    assert not any(folder.iterdir())
+    assert not ingest_settings.processed_dir.exists() or not any(ingest_settings.processed_dir.rglob("*.txt"))
+    assert (ingest_settings.rejected_dir / "empty.txt.error.json").exists()
+    assert "published files were deleted" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_progress_bar_moves_as_batches_are_published(
+    ingest_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.progress import Progress
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(70):
+        (folder / f"story-{n:03}.txt").write_text(f"Story {n}\n\nLONDON: Text of story number {n} goes here.\n")
+    seen: list[float] = []
+    original_update = Progress.update
+
+    def recording_update(self: Progress, task_id: object, **fields: object) -> None:
+        if fields.get("completed") is not None:
+            seen.append(float(fields["completed"]))  # type: ignore[arg-type]
+        original_update(self, task_id, **fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Progress, "update", recording_update)
+    summary = backfill(ingest_settings, folder)
+    assert summary.published_files == 70
+    # Claimed and published 32 files a round trip: the bar moves at each, not only at the end.
+    assert seen[:3] == [32, 64, 70], seen
 
 
 def test_run_once_exits_0_when_all_published_and_prints_the_summary(

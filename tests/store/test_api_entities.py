@@ -67,10 +67,10 @@ def test_entity_profile(client: TestClient) -> None:
     assert profile["aliases"] == ["Bukhari", "Zulfi Bukhari"]
     co = {c["name"]: c["shared_articles"] for c in profile["co_occurring"]}
     assert co["Imran Khan"] == 2 and co["PTI"] == 2 and co["Nawaz Sharif"] == 1
-    # Seed 002 is dated 2024-11-07; seed 000 is undated and counts on its ingest day.
+    # Seed 002 is dated 2024-11-07; seed 000 is undated and counts on its ingest day, which says so.
     assert profile["per_day"] == [
-        {"day": "2024-11-07", "article_count": 1},
-        {"day": "2025-03-01", "article_count": 1},
+        {"day": "2024-11-07", "article_count": 1, "undated_count": 0},
+        {"day": "2025-03-01", "article_count": 1, "undated_count": 1},
     ]
 
 

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from services.store.api.app import create_app
+from services.store.api.schemas import ArticleItem
 from services.store.consumer import make_article_handler
 from services.store.db.models import TEXT_SEARCH_CONFIG
 from services.store.db.queries import articles as article_queries
@@ -149,19 +150,7 @@ def test_migration_fills_listings_for_articles_already_stored(writer: Engine, st
     assert snapshot(writer)["article_listings"] == written
 
 
-_LISTED_FIELDS = (
-    "id",
-    "title",
-    "source_file",
-    "source",
-    "published_at",
-    "ingested_at",
-    "duplicate_of",
-    "story_id",
-    "snippet",
-    "reprint_count",
-    "entities",
-)
+_LISTED_FIELDS = tuple(ArticleItem.model_fields)
 
 
 def _listing(client: TestClient, **params: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.store.api.errors import install_error_handlers
+from services.store.api.head import HeadAsGetMiddleware
 from services.store.api.observability import RequestMetricsMiddleware
 from services.store.api.routes import articles, dashboard, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
@@ -25,7 +26,8 @@ API_TITLE = "newsflow read API"
 API_VERSION = "1.0.0"
 API_DESCRIPTION = (
     "One clean, searchable, de-duplicated, entity-tagged record of each news story. Read-only: the API "
-    "never writes, and can run on a database role that can only read (NEWSFLOW_API_DATABASE_URL)."
+    "never writes, and can run on a database role that can only read (NEWSFLOW_API_DATABASE_URL). Every GET "
+    "route also answers HEAD (the same status and headers, no body)."
 )
 
 
@@ -67,6 +69,7 @@ def create_app(
     app.state.consumer_statuses = statuses
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)  # added last: outermost, so the metrics count it as the GET it is
     for module in (health, articles, entities, stories, stats, metrics):
         app.include_router(module.router)
     app.include_router(dashboard.make_router(settings))

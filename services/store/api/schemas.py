@@ -22,9 +22,14 @@ class ArticleEntity(BaseModel):
     count: int = Field(description="Number of mentions in this article.")
 
 
+_TITLE = "The headline the file gives; else one derived from the body (see `title_derived`)."
+_TITLE_DERIVED = "True when the file has no headline and `title` is the body's first sentence, trimmed."
+
+
 class ArticleItem(BaseModel):
     id: str
-    title: str | None
+    title: str | None = Field(description=_TITLE)
+    title_derived: bool = Field(description=_TITLE_DERIVED)
     source_file: str = Field(description="The dropped file's name, relative to the inbox.")
     source: str | None = Field(description="Agency or outlet credited, when known.")
     published_at: date | None
@@ -45,7 +50,8 @@ class ArticlePage(BaseModel):
 
 class ArticleSummary(BaseModel):
     id: str
-    title: str | None
+    title: str | None = Field(description=_TITLE)
+    title_derived: bool = Field(description=_TITLE_DERIVED)
     source_file: str
     source: str | None
     published_at: date | None
@@ -111,12 +117,19 @@ class DayCount(BaseModel):
     article_count: int
 
 
+class EntityDayCount(DayCount):
+    undated_count: int = Field(
+        description="Of these, articles without a publication date, counted on the day they were ingested (UTC)."
+    )
+
+
 class EntityDetail(EntityItem):
     aliases: list[str] = Field(description="Every surface form the entity was found under.")
     first_seen_at: datetime
     co_occurring: list[CoOccurringEntity] = Field(description="Entities most often in the same articles (top 10).")
-    per_day: list[DayCount] = Field(
-        description="Articles per day (publication date, or ingest date when undated), oldest first; last 366 days."
+    per_day: list[EntityDayCount] = Field(
+        description="Articles per day by publication date, oldest first; last 366 days. An undated article "
+        "counts on its ingest day (UTC) and is counted in that day's `undated_count`."
     )
 
 

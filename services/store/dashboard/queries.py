@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy import Connection, text
 
+from services.store.db.models import shown_title_sql
 from services.store.db.queries.stories import top_stories
 from shared.events import utcnow
 
@@ -21,8 +22,9 @@ TOP_STORIES_LIMIT = 5
 TOP_STORIES_SINCE_HOURS = 24
 
 _LATEST = text(
-    """
-    SELECT a.article_id, a.title, a.source_file, a.source, a.published_at, a.ingested_at, a.stored_at,
+    f"""
+    SELECT a.article_id, {shown_title_sql("a")} AS title, a.source_file, a.source, a.published_at,
+           a.ingested_at, a.stored_at,
            a.duplicate_of, a.duplicate_kind,
            (SELECT count(*) FROM article_entities ae WHERE ae.article_id = a.article_id) AS entity_count
     FROM articles a

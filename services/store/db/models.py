@@ -38,6 +38,17 @@ SEARCH_VECTOR_SQL = (
     f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, body), 'B')"
 )
 
+
+def shown_title_sql(alias: str) -> str:
+    """The title the API shows: the file's headline, else the one derived from the body."""
+    return f"coalesce({alias}.derived_title, {alias}.title)"
+
+
+def title_derived_sql(alias: str) -> str:
+    """Whether the title shown was derived from the body (the API's ``title_derived``)."""
+    return f"({alias}.derived_title IS NOT NULL)"
+
+
 # Undated articles sort last in both directions of the published_at sorts; the keyset indexes
 # are on these expressions so the sort and the cursor comparison use the same key.
 PUBLISHED_DESC_KEY_SQL = "coalesce(published_at, '-infinity'::date)"
@@ -69,6 +80,9 @@ class Article(Base):
     content_type: Mapped[str] = mapped_column(Text)
     encoding: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
+    # The headline derived from the body when the file has none (shared/titles.py, migration 0006);
+    # the API shows it as the title, flagged ``title_derived``. Not in the search vector's title weight.
+    derived_title: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     boilerplate: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     published_at: Mapped[date | None] = mapped_column(Date)

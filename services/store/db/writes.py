@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.store.db.models import article_entities, articles, dead_letters, entities
 from services.store.snippets import opening
 from shared.events import DeadLetter, EnrichedArticle, EntityRef
+from shared.titles import derive_title
 
 # Columns an article's newer enrichment may change; identity and first-seen times never change.
 _REPLACEABLE_COLUMNS = (
@@ -37,6 +38,7 @@ _REPLACEABLE_COLUMNS = (
     "content_type",
     "encoding",
     "title",
+    "derived_title",
     "body",
     "boilerplate",
     "published_at",
@@ -118,6 +120,8 @@ def article_row(event: EnrichedArticle, refs: Sequence[EntityRef]) -> dict[str, 
         "content_type": article.content_type,
         "encoding": article.encoding,
         "title": article.title,
+        # Events from before derived titles (or a producer that leaves it out) get one here.
+        "derived_title": None if article.title else (article.derived_title or derive_title(article.body)),
         "body": article.body,
         "boilerplate": list(article.boilerplate),
         "published_at": article.published_at,

@@ -60,7 +60,8 @@ class ArticleSort(StrEnum):
     description=(
         'Full-text search (`q`, Postgres web-search syntax: words, "phrases", OR, -exclusion), filters, '
         "sorting and keyset paging. By default reprints are folded into their original (`reprint_count`); "
-        "`include_duplicates=true` lists every stored article. Undated articles sort last. "
+        "`include_duplicates=true` lists every stored article. Undated articles (`published_at` null) sort "
+        "last by publication date, are left out by `since`/`until` and are listed alone by `dated=false`. "
         "`sort=relevance` ranks the 500 newest matching articles (by ingest time), not every match; "
         "its cursor keeps that window, so later pages rank the same articles (plus newer arrivals). "
         "With `q` the snippet shows up to two passages around the query's words (matched by their "
@@ -87,8 +88,26 @@ async def list_articles_route(
         Query(max_length=MAX_REPEATED_VALUES, description="Agency or outlet (any case); repeat for OR."),
     ] = None,
     story: Annotated[StoryId | None, Query(description="Only articles of this story.")] = None,
-    since: Annotated[date | None, Query(description="Published on or after this date (YYYY-MM-DD).")] = None,
-    until: Annotated[date | None, Query(description="Published on or before this date (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        date | None,
+        Query(
+            description="Published on or after this date (YYYY-MM-DD). Undated articles (the file gave no "
+            "publication date) have no date to compare and are left out; list them with `dated=false`."
+        ),
+    ] = None,
+    until: Annotated[
+        date | None,
+        Query(
+            description="Published on or before this date (YYYY-MM-DD). Undated articles are left out, as with `since`."
+        ),
+    ] = None,
+    dated: Annotated[
+        bool | None,
+        Query(
+            description="`true`: only articles with a publication date; `false`: only undated ones "
+            "(`published_at` null: the file gave no date). Default: both."
+        ),
+    ] = None,
     include_duplicates: Annotated[
         bool, Query(description="List reprints and copies too, instead of folding them into their original.")
     ] = False,
@@ -102,6 +121,12 @@ async def list_articles_route(
         raise ParameterError("sort", "relevance ranks search results, so it needs q", sort.value)
     if since is not None and until is not None and until < since:
         raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
+    if dated is False and (since is not None or until is not None):
+        raise ParameterError(
+            "dated",
+            "lists undated articles, which since/until (publication dates) never match: use one or the other",
+            "false",
+        )
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
     window_floor = None
     if after is not None and sort is ArticleSort.relevance:
@@ -120,6 +145,7 @@ async def list_articles_route(
             story=story,
             since=since,
             until=until,
+            dated=dated,
             include_duplicates=include_duplicates,
         )
         return await list_articles(
@@ -162,7 +188,8 @@ def _listed_fields(f: RowMapping) -> dict[str, Any]:
     """The fields an article has both in a listing and in full (ArticleDetail extends ArticleItem)."""
     return {
         "id": f["article_id"],
-        "title": f["title"],
+        "title": f["derived_title"] if f["derived_title"] is not None else f["title"],
+        "title_derived": f["derived_title"] is not None,
         "source_file": f["source_file"],
         "source": f["source"],
         "published_at": f["published_at"],
@@ -188,6 +215,7 @@ def _summary(row: RowMapping) -> ArticleSummary:
     return ArticleSummary(
         id=row["article_id"],
         title=row["title"],
+        title_derived=row["title_derived"],
         source_file=row["source_file"],
         source=row["source"],
         published_at=row["published_at"],

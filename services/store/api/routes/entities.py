@@ -12,7 +12,14 @@ from services.store.api.cursor import decode_cursor, encode_cursor
 from services.store.api.deps import DbConnection
 from services.store.api.params import CursorToken, EntityKey, SearchText
 from services.store.api.responses import model_response
-from services.store.api.schemas import CoOccurringEntity, DayCount, EntityDetail, EntityItem, EntityPage, ErrorMessage
+from services.store.api.schemas import (
+    CoOccurringEntity,
+    EntityDayCount,
+    EntityDetail,
+    EntityItem,
+    EntityPage,
+    ErrorMessage,
+)
 from services.store.db.queries.entities import entity_profile, list_entities
 from shared.events import EntityType
 
@@ -85,6 +92,9 @@ def get_entity_route(
             CoOccurringEntity(id=r["id"], name=r["name"], type=r["type"], shared_articles=r["shared_articles"])
             for r in profile.co_occurring
         ],
-        per_day=[DayCount(day=r["day"], article_count=r["article_count"]) for r in profile.per_day],
+        per_day=[
+            EntityDayCount(day=r["day"], article_count=r["article_count"], undated_count=r["undated_count"])
+            for r in profile.per_day
+        ],
     )
     return model_response(detail)

@@ -121,6 +121,7 @@ def get_story_route(
             StoryArticle(
                 id=row["article_id"],
                 title=row["title"],
+                title_derived=row["title_derived"],
                 source_file=row["source_file"],
                 source=row["source"],
                 published_at=row["published_at"],

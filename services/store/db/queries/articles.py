@@ -29,6 +29,8 @@ from services.store.db.models import (
     article_entities,
     articles,
     entities,
+    shown_title_sql,
+    title_derived_sql,
 )
 from services.store.db.queries.ingest_window import HISTOGRAM
 from services.store.db.queries.search_estimate import LEXEMES
@@ -79,6 +81,8 @@ class ArticleFilters:
     story: str | None = None
     since: date | None = None
     until: date | None = None
+    # True: only articles with a publication date; False: only undated ones; None: both.
+    dated: bool | None = None
     include_duplicates: bool = False
     # Original articles each entity group is known to appear in (entities.article_count), and the
     # archive's size as the planner sees it: they pick how the listing is driven (see list_articles).
@@ -191,11 +195,13 @@ _INGESTED_AT_JSON = (
     "CASE WHEN date_trunc('second', articles.ingested_at) = articles.ingested_at THEN '' "
     "ELSE to_char(articles.ingested_at AT TIME ZONE 'UTC', '.US') END || 'Z'"
 )
+# row_to_json prints compactly ({"id":"..."}), as pydantic prints every other response; json_build_object
+# spaced its keys ("id" : "...").
 _ITEM_HEAD_JSON = (
-    "json_build_object('id', articles.article_id, 'title', articles.title, "
-    "'source_file', articles.source_file, 'source', articles.source, "
-    f"'published_at', articles.published_at, 'ingested_at', {_INGESTED_AT_JSON}, "
-    "'duplicate_of', articles.duplicate_of, 'story_id', articles.story_id)::text"
+    "(SELECT row_to_json(head) FROM (SELECT articles.article_id AS id, "
+    f"{shown_title_sql('articles')} AS title, {title_derived_sql('articles')} AS title_derived, "
+    "articles.source_file, articles.source, articles.published_at, "
+    f"{_INGESTED_AT_JSON} AS ingested_at, articles.duplicate_of, articles.story_id) AS head)::text"
 )
 _LISTING_SQL = """
 SELECT page.article_id, page.sort_value, {head} AS head, {snippet} AS snippet, {tsquery} AS tsquery, {floor},
@@ -261,6 +267,7 @@ class _ListingShape:
     since: bool
     until: bool
     after: bool
+    dated: bool | None = None
     window_floor: bool = False
     # With q and a date sort: "walk" the newest SEARCH_WALK_ROWS in sort order and test them, or
     # take the matches from the GIN "bitmap" and sort them (see list_articles). With an entity and
@@ -315,6 +322,8 @@ def _conditions(shape: _ListingShape, *, estimated: bool = False) -> list[str]:
         conditions.append("a.published_at >= %(since)s")
     if shape.until:
         conditions.append("a.published_at <= %(until)s")
+    if shape.dated is not None:
+        conditions.append(f"a.published_at IS {'NOT ' if shape.dated else ''}NULL")
     return conditions
 
 
@@ -460,9 +469,10 @@ def _link_walk_sql(shape: _ListingShape, conditions: list[str], descending: bool
 
 def _with_page(listing: str, page: str) -> str:
     """The listing with its page subquery replaced by ``page``."""
-    head, _, rest = listing.partition("FROM (")
+    # The page's FROM opens a line; the item's head JSON has a FROM ( of its own.
+    head, _, rest = listing.partition("\nFROM (")
     _, _, tail = rest.partition(") AS page")
-    return f"{head}FROM ({page}) AS page{tail}"
+    return f"{head}\nFROM ({page}) AS page{tail}"
 
 
 def _listing_base(
@@ -562,7 +572,7 @@ async def _estimated_share(conn: AsyncConnection, shape: _ListingShape, params: 
 def _lexemes_alone_estimate(shape: _ListingShape) -> bool:
     """Whether the lexeme statistics alone estimate the search's share: they know nothing of
     sources or publication dates (nor of entities, types or stories: callers check those)."""
-    return not (shape.sources or shape.since or shape.until)
+    return not (shape.sources or shape.since or shape.until or shape.dated is not None)
 
 
 async def _lexeme_share(conn: AsyncConnection, q: str, *, originals_only: bool) -> float | None:
@@ -767,6 +777,7 @@ async def list_articles(
         since=filters.since is not None,
         until=filters.until is not None,
         after=after is not None,
+        dated=filters.dated,
         window_floor=window_floor is not None,
     )
     params: dict[str, Any] = {
@@ -939,7 +950,8 @@ class ArticleRecord:
 
 _SUMMARY_COLUMNS = (
     articles.c.article_id,
-    articles.c.title,
+    func.coalesce(articles.c.derived_title, articles.c.title).label("title"),
+    articles.c.derived_title.isnot(None).label("title_derived"),
     articles.c.source_file,
     articles.c.source,
     articles.c.published_at,

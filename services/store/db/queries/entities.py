@@ -33,11 +33,13 @@ _CO_OCCURRING = text(
     """
 )
 
-# An article's day is its publication date; an undated article counts on the day it was ingested.
+# An article's day is its publication date; an undated article counts on the day it was ingested,
+# and each day says how many of its articles were counted so (undated_count).
 _PER_DAY = text(
     """
-    SELECT day, count(*) AS article_count FROM (
-        SELECT coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date) AS day
+    SELECT day, count(*) AS article_count, count(*) FILTER (WHERE undated) AS undated_count FROM (
+        SELECT coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date) AS day,
+               a.published_at IS NULL AS undated
         FROM article_entities ae JOIN articles a ON a.article_id = ae.article_id
         WHERE ae.entity_id = :entity_id AND ae.in_original
     ) AS days

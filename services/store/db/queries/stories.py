@@ -17,7 +17,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, RowMapping, cast, func, literal_column, select, text, tuple_
 
-from services.store.db.models import TEXT_SEARCH_CONFIG, article_entities, articles
+from services.store.db.models import (
+    TEXT_SEARCH_CONFIG,
+    article_entities,
+    articles,
+    shown_title_sql,
+    title_derived_sql,
+)
 
 # Entities named in a story's label, and entities listed with each story.
 LABEL_ENTITIES = 3
@@ -78,8 +84,8 @@ _TOP_ENTITIES = text(
 
 _ARTICLES = text(
     f"""
-    SELECT a.article_id, a.title, a.source_file, a.source, a.published_at, a.ingested_at,
-           a.duplicate_of, a.duplicate_kind
+    SELECT a.article_id, {shown_title_sql("a")} AS title, {title_derived_sql("a")} AS title_derived,
+           a.source_file, a.source, a.published_at, a.ingested_at, a.duplicate_of, a.duplicate_kind
     FROM articles a
     WHERE a.story_id = :story_id
     ORDER BY {_DAY_SQL}, a.ingested_at, a.article_id
