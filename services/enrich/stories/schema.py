@@ -39,6 +39,8 @@ stories = Table(
     Column("story_id", Text, primary_key=True),
     Column("terms", ARRAY(BigInteger), nullable=False),
     Column("term_weights", ARRAY(REAL), nullable=False),
+    Column("lead_terms", ARRAY(BigInteger), nullable=False, server_default="{}"),
+    Column("lead_weights", ARRAY(REAL), nullable=False, server_default="{}"),
     Column("entity_ids", ARRAY(Text), nullable=False),
     Column("entity_weights", ARRAY(REAL), nullable=False),
     Column("actors", ARRAY(Text), nullable=False),
