@@ -23,7 +23,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -112,7 +112,9 @@ class _BatchAssignment:
     def run(
         self, items: Sequence[StoryItem], roots: Mapping[str, str | None], moved: Sequence[tuple[str, str]]
     ) -> StoryResult:
-        ordered = sorted({i.article_id: i for i in items}.values(), key=lambda i: (i.span.first_seen, i.article_id))
+        # In the order the events happened (publication day, else arrival): a story starts from its
+        # earliest report, and a follow-up months later meets the story it follows, not the reverse.
+        ordered = sorted({i.article_id: i for i in items}.values(), key=_chronological)
         wanted = (
             {i.article_id for i in ordered} | {r for r in roots.values() if r} | {m for pair in moved for m in pair}
         )
@@ -238,6 +240,10 @@ class _BatchAssignment:
                 self.new_members[article] = target
             corrections[article] = target
         return corrections
+
+
+def _chronological(item: StoryItem) -> tuple[date, datetime, str]:
+    return (item.span.first_day or item.span.first_seen.date(), item.span.first_seen, item.article_id)
 
 
 def _heaviest(vector: dict[K, float], keep: int) -> dict[K, float]:
