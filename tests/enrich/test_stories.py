@@ -182,14 +182,14 @@ def test_two_replicas_deciding_at_once_keep_the_seeds_one_story(
     engines = [make_engine(enrich_db_url, application_name=f"replica-{i}") for i in range(2)]
     found: dict[str, str | None] = {}
     barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def replica(index: int) -> None:
         try:
             enricher = Enricher(tagger, ReprintDetector(engines[index]))
             barrier.wait()
             found.update(_stories(enricher, halves[index], batch=4))
-        except BaseException as exc:  # surfaced below: a thread's failure must fail the test
+        except Exception as exc:  # surfaced below: a thread's failure must fail the test
             errors.append(exc)
 
     threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
@@ -206,3 +206,42 @@ def test_two_replicas_deciding_at_once_keep_the_seeds_one_story(
     seed_stories = {found[s.source_file] for s in seeds}
     assert len(seed_stories) == 1 and None not in seed_stories
     assert [a.source_file for a in mixed_news if a not in seeds and found[a.source_file] in seed_stories] == []
+
+
+def test_upgrading_an_index_of_unstemmed_terms_restarts_its_statistics_and_keeps_members(
+    tagger: EntityTagger, database_url: str, seeds: list[RawArticle]
+) -> None:
+    """enrich_0003: old term statistics are cleared (their keys are never produced again), memberships stay."""
+    run_migrations(database_url, service="enrich", revision="enrich_0002")
+    old = make_engine(database_url)
+    with old.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO enrich.stories (story_id, terms, term_weights, entity_ids, entity_weights, actors, "
+                "originals, first_seen, last_seen) "
+                "VALUES ('old', '{1,2}', '{0.6,0.8}', '{}', '{}', '{}', 1, now(), now())"
+            )
+        )
+        conn.execute(text("INSERT INTO enrich.story_members VALUES ('old-article', 'old')"))
+        conn.execute(text("INSERT INTO enrich.story_keys VALUES (1, 'old', now())"))
+        conn.execute(text("INSERT INTO enrich.story_terms VALUES (1, 5)"))
+        conn.execute(text("UPDATE enrich.story_documents SET documents = 5"))
+    old.dispose()
+    run_migrations(database_url, service="enrich")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM enrich.story_keys")).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM enrich.story_terms")).scalar_one() == 0
+            assert conn.execute(text("SELECT documents FROM enrich.story_documents")).scalar_one() == 0
+            row = conn.execute(text("SELECT terms, lead_terms FROM enrich.stories WHERE story_id = 'old'")).one()
+            assert (row.terms, row.lead_terms) == ([], [])
+            members = conn.execute(text("SELECT article_id, story_id FROM enrich.story_members")).all()
+            assert [tuple(m) for m in members] == [("old-article", "old")]
+        # The upgraded index groups new articles as usual.
+        stories = _stories(Enricher(tagger, ReprintDetector(engine)), seeds)
+        assert len(set(stories.values())) == 1
+    finally:
+        engine.dispose()
+    run_migrations(database_url, service="enrich", revision="enrich_0002", downgrade=True)
+    run_migrations(database_url, service="enrich")
