@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -180,28 +181,20 @@ def test_two_replicas_deciding_at_once_keep_the_seeds_one_story(
     halves = [mixed_news[0::2], mixed_news[1::2]]  # the seeds end up on both replicas
     assert all(any(s in half for s in seeds) for half in halves)
     engines = [make_engine(enrich_db_url, application_name=f"replica-{i}") for i in range(2)]
-    found: dict[str, str | None] = {}
     barrier = threading.Barrier(2)
-    errors: list[Exception] = []
 
-    def replica(index: int) -> None:
-        try:
-            enricher = Enricher(tagger, ReprintDetector(engines[index]))
-            barrier.wait()
-            found.update(_stories(enricher, halves[index], batch=4))
-        except Exception as exc:  # surfaced below: a thread's failure must fail the test
-            errors.append(exc)
+    def replica(index: int) -> dict[str, str | None]:
+        enricher = Enricher(tagger, ReprintDetector(engines[index]))
+        barrier.wait()
+        return _stories(enricher, halves[index], batch=4)
 
-    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            decided = [future.result(timeout=300) for future in [pool.submit(replica, i) for i in range(2)]]
     finally:
         for e in engines:
             e.dispose()
-    assert not errors, errors
+    found = decided[0] | decided[1]
     assert len(found) == len(mixed_news)
     seed_stories = {found[s.source_file] for s in seeds}
     assert len(seed_stories) == 1 and None not in seed_stories
