@@ -8,6 +8,8 @@ is undated).
 from __future__ import annotations
 
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +22,10 @@ from services.enrich.entities.tagger import EntityTagger
 from services.enrich.stories.window import Span, gap_days, required_similarity
 from services.ingest.articles import raw_articles
 from services.ingest.parsing.formats import parse_file
+from shared.db import make_engine, run_migrations
 from shared.events import RawArticle
 from shared.identity import sha256_hex
-from tests.conftest import EVAL_DEV_DIR, SEEDS_DIR
+from tests.conftest import EVAL_DEV_DIR, SEEDS_DIR, throwaway_database
 from tests.enrich.conftest import make_article
 from tests.enrich.variants import edited, with_header_footer
 
@@ -127,3 +130,111 @@ def test_the_time_window_widens_with_similarity() -> None:
     near, far = required_similarity(0), required_similarity(88)
     assert near is not None and far is not None and far > near
     assert required_similarity(400) is None
+
+
+def _partition(stories: dict[str, str | None]) -> set[frozenset[str]]:
+    groups: dict[str | None, set[str]] = {}
+    for name, story in stories.items():
+        groups.setdefault(story, set()).add(name)
+    return {frozenset(members) for members in groups.values()}
+
+
+@pytest.fixture(scope="module")
+def mixed_news(seeds: list[RawArticle]) -> list[RawArticle]:
+    """The seeds among 60 BBC articles (some of them reprints of each other), one stream."""
+    docs = EVAL_DEV_DIR / "dedupe" / "docs"
+    if not docs.is_dir():
+        pytest.skip(f"eval-dev data not found at {docs}")
+    bbc = [ingested(p) for p in random.Random(21).sample(sorted(docs.glob("*.txt")), 60)]
+    return bbc[:30] + seeds + bbc[30:]
+
+
+def test_replicas_taking_turns_decide_as_one_enricher_would(
+    tagger: EntityTagger, postgres_admin_url: str, mixed_news: list[RawArticle]
+) -> None:
+    """Two replicas sharing the index, each taking every other batch, group the stream exactly as one."""
+    batches = [mixed_news[i : i + 8] for i in range(0, len(mixed_news), 8)]
+    decided: list[dict[str, str | None]] = []
+    for replicas in (1, 2):
+        with throwaway_database(postgres_admin_url) as url:
+            run_migrations(url, service="enrich")
+            engines = [make_engine(url, application_name=f"replica-{i}") for i in range(replicas)]
+            try:
+                enrichers = [Enricher(tagger, ReprintDetector(e)) for e in engines]
+                found: dict[str, str | None] = {}
+                for index, batch in enumerate(batches):
+                    found.update(_stories(enrichers[index % replicas], batch))
+                decided.append(found)
+            finally:
+                for e in engines:
+                    e.dispose()
+    one, two = decided
+    assert one == two  # the same story, by id, for every article
+    assert len(_partition(one)) < len(mixed_news)  # and the stream did form stories (the seeds at least)
+
+
+def test_two_replicas_deciding_at_once_keep_the_seeds_one_story(
+    tagger: EntityTagger, enrich_db_url: str, mixed_news: list[RawArticle]
+) -> None:
+    """Replicas deciding at the same time serialise on the index lock: no story is split or doubled."""
+    seeds = [a for a in mixed_news if a.source_file[:3].isdigit()]
+    halves = [mixed_news[0::2], mixed_news[1::2]]  # the seeds end up on both replicas
+    assert all(any(s in half for s in seeds) for half in halves)
+    engines = [make_engine(enrich_db_url, application_name=f"replica-{i}") for i in range(2)]
+    barrier = threading.Barrier(2)
+
+    def replica(index: int) -> dict[str, str | None]:
+        enricher = Enricher(tagger, ReprintDetector(engines[index]))
+        barrier.wait()
+        return _stories(enricher, halves[index], batch=4)
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            decided = [future.result(timeout=300) for future in [pool.submit(replica, i) for i in range(2)]]
+    finally:
+        for e in engines:
+            e.dispose()
+    found = decided[0] | decided[1]
+    assert len(found) == len(mixed_news)
+    seed_stories = {found[s.source_file] for s in seeds}
+    assert len(seed_stories) == 1 and None not in seed_stories
+    assert [a.source_file for a in mixed_news if a not in seeds and found[a.source_file] in seed_stories] == []
+
+
+def test_upgrading_an_index_of_unstemmed_terms_restarts_its_statistics_and_keeps_members(
+    tagger: EntityTagger, database_url: str, seeds: list[RawArticle]
+) -> None:
+    """enrich_0003: old term statistics are cleared (their keys are never produced again), memberships stay."""
+    run_migrations(database_url, service="enrich", revision="enrich_0002")
+    old = make_engine(database_url)
+    with old.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO enrich.stories (story_id, terms, term_weights, entity_ids, entity_weights, actors, "
+                "originals, first_seen, last_seen) "
+                "VALUES ('old', '{1,2}', '{0.6,0.8}', '{}', '{}', '{}', 1, now(), now())"
+            )
+        )
+        conn.execute(text("INSERT INTO enrich.story_members VALUES ('old-article', 'old')"))
+        conn.execute(text("INSERT INTO enrich.story_keys VALUES (1, 'old', now())"))
+        conn.execute(text("INSERT INTO enrich.story_terms VALUES (1, 5)"))
+        conn.execute(text("UPDATE enrich.story_documents SET documents = 5"))
+    old.dispose()
+    run_migrations(database_url, service="enrich")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM enrich.story_keys")).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM enrich.story_terms")).scalar_one() == 0
+            assert conn.execute(text("SELECT documents FROM enrich.story_documents")).scalar_one() == 0
+            row = conn.execute(text("SELECT terms, lead_terms FROM enrich.stories WHERE story_id = 'old'")).one()
+            assert (row.terms, row.lead_terms) == ([], [])
+            members = conn.execute(text("SELECT article_id, story_id FROM enrich.story_members")).all()
+            assert [tuple(m) for m in members] == [("old-article", "old")]
+        # The upgraded index groups new articles as usual.
+        stories = _stories(Enricher(tagger, ReprintDetector(engine)), seeds)
+        assert len(set(stories.values())) == 1
+    finally:
+        engine.dispose()
+    run_migrations(database_url, service="enrich", revision="enrich_0002", downgrade=True)
+    run_migrations(database_url, service="enrich")

@@ -23,18 +23,20 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
 from services.enrich.stories.index import StoryIndex
 from services.enrich.stories.matching import ArticleVectors, StoryState, similarity
-from services.enrich.stories.vectors import actors, entity_vector, key_of, term_counts, term_vector
+from services.enrich.stories.vectors import TermCounts, actors, entity_vector, key_of, term_counts, term_vector
 from services.enrich.stories.window import Span
 from shared.events import EntityRef, RawArticle
 from shared.identity import story_id
 
 log = logging.getLogger(__name__)
+K = TypeVar("K", int, str)
 
 MAX_CANDIDATES = 16
 # Salient keys an article is found (and posts its story) under.
@@ -42,6 +44,7 @@ KEY_TERMS = 12
 KEY_ENTITIES = 8
 # Centroid sizes kept per story: its heaviest terms and entities.
 STORY_TERMS = 200
+STORY_LEAD_TERMS = 100
 STORY_ENTITIES = 40
 
 
@@ -51,7 +54,7 @@ class StoryItem:
 
     article_id: str
     span: Span
-    terms: Counter[int]
+    terms: TermCounts
     entities: dict[str, float]
     actors: frozenset[str]
 
@@ -109,7 +112,9 @@ class _BatchAssignment:
     def run(
         self, items: Sequence[StoryItem], roots: Mapping[str, str | None], moved: Sequence[tuple[str, str]]
     ) -> StoryResult:
-        ordered = sorted({i.article_id: i for i in items}.values(), key=lambda i: (i.span.first_seen, i.article_id))
+        # In the order the events happened (publication day, else arrival): a story starts from its
+        # earliest report, and a follow-up months later meets the story it follows, not the reverse.
+        ordered = sorted({i.article_id: i for i in items}.values(), key=_chronological)
         wanted = (
             {i.article_id for i in ordered} | {r for r in roots.values() if r} | {m for pair in moved for m in pair}
         )
@@ -137,9 +142,15 @@ class _BatchAssignment:
         """Frequencies, postings and candidate stories for the whole batch, in a few batched statements."""
         documents = self.index.documents(self.conn)
         originals = [i for i in fresh if roots.get(i.article_id) is None]
-        df = self.index.document_frequencies(self.conn, (t for i in originals for t in i.terms))
+        df = self.index.document_frequencies(self.conn, (t for i in originals for t in i.terms.text))
         vectors = {
-            i.article_id: ArticleVectors(term_vector(i.terms, df, documents), i.entities, i.actors, i.span)
+            i.article_id: ArticleVectors(
+                term_vector(i.terms.text, df, documents),
+                term_vector(i.terms.lead, df, documents, keep=None),
+                i.entities,
+                i.actors,
+                i.span,
+            )
             for i in fresh
         }
         self.db_postings = self.index.postings(self.conn, (k for v in vectors.values() for k in _keys(v)))
@@ -173,7 +184,7 @@ class _BatchAssignment:
             if score is not None and (best is None or (score, candidate) > best):
                 best = (score, candidate)
         if best is None:
-            story = StoryState(story_id(item.article_id), {}, {}, set(), 0, item.span)
+            story = StoryState(story_id(item.article_id), {}, {}, {}, set(), 0, item.span)
             self.states[story.story_id] = story
             outcome = "started"
         else:
@@ -192,10 +203,13 @@ class _BatchAssignment:
     def _join(self, story: StoryState, item: StoryItem, article: ArticleVectors) -> None:
         for term, weight in article.terms.items():
             story.terms[term] = story.terms.get(term, 0.0) + weight
+        for term, weight in article.lead.items():
+            story.lead[term] = story.lead.get(term, 0.0) + weight
         for entity, weight in article.entities.items():
             story.entities[entity] = story.entities.get(entity, 0.0) + weight
-        story.terms = dict(sorted(story.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:STORY_TERMS])
-        story.entities = dict(sorted(story.entities.items(), key=lambda kv: (-kv[1], kv[0]))[:STORY_ENTITIES])
+        story.terms = _heaviest(story.terms, STORY_TERMS)
+        story.lead = _heaviest(story.lead, STORY_LEAD_TERMS)
+        story.entities = _heaviest(story.entities, STORY_ENTITIES)
         story.actors = (story.actors | set(article.actors)) & set(story.entities)
         story.originals += 1
         story.span = story.span.widened(item.span) if story.originals > 1 else item.span
@@ -205,7 +219,7 @@ class _BatchAssignment:
                 self.batch_postings[key].append(story.story_id)
             posted = self.keys.get((key, story.story_id), item.span.last_seen)
             self.keys[(key, story.story_id)] = max(item.span.last_seen, posted)
-        self.term_documents.update(item.terms.keys())
+        self.term_documents.update(item.terms.text.keys())
         self.new_documents += 1
 
     def _record(self, article_id: str, story: str, outcome: str) -> None:
@@ -226,6 +240,14 @@ class _BatchAssignment:
                 self.new_members[article] = target
             corrections[article] = target
         return corrections
+
+
+def _chronological(item: StoryItem) -> tuple[date, datetime, str]:
+    return (item.span.first_day or item.span.first_seen.date(), item.span.first_seen, item.article_id)
+
+
+def _heaviest(vector: dict[K, float], keep: int) -> dict[K, float]:
+    return dict(sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
 
 
 def _keys(article: ArticleVectors) -> list[int]:

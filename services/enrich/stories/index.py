@@ -66,7 +66,8 @@ class StoryIndex:
     def stories(self, conn: Connection, story_ids: Iterable[str]) -> dict[str, StoryState]:
         rows = conn.execute(
             text(
-                "SELECT s.story_id, s.terms, s.term_weights, s.entity_ids, s.entity_weights, s.actors, s.originals, "
+                "SELECT s.story_id, s.terms, s.term_weights, s.lead_terms, s.lead_weights, s.entity_ids, "
+                "s.entity_weights, s.actors, s.originals, "
                 "s.first_day, s.last_day, s.first_seen, s.last_seen "
                 "FROM unnest(CAST(:ids AS text[])) AS q(story_id) JOIN enrich.stories s ON s.story_id = q.story_id"
             ),
@@ -76,6 +77,7 @@ class StoryIndex:
             r.story_id: StoryState(
                 story_id=r.story_id,
                 terms=dict(zip(r.terms, r.term_weights, strict=True)),
+                lead=dict(zip(r.lead_terms, r.lead_weights, strict=True)),
                 entities=dict(zip(r.entity_ids, r.entity_weights, strict=True)),
                 actors=set(r.actors),
                 originals=r.originals,
@@ -98,13 +100,15 @@ class StoryIndex:
         if stories:
             conn.execute(
                 text(
-                    "INSERT INTO enrich.stories (story_id, terms, term_weights, entity_ids, entity_weights, actors, "
-                    "originals, first_day, last_day, first_seen, last_seen) "
-                    "VALUES (:story_id, CAST(:terms AS bigint[]), "
-                    "CAST(:term_weights AS real[]), :entity_ids, CAST(:entity_weights AS real[]), :actors, "
+                    "INSERT INTO enrich.stories (story_id, terms, term_weights, lead_terms, lead_weights, entity_ids, "
+                    "entity_weights, actors, originals, first_day, last_day, first_seen, last_seen) "
+                    "VALUES (:story_id, CAST(:terms AS bigint[]), CAST(:term_weights AS real[]), "
+                    "CAST(:lead_terms AS bigint[]), CAST(:lead_weights AS real[]), "
+                    ":entity_ids, CAST(:entity_weights AS real[]), :actors, "
                     ":originals, :first_day, :last_day, :first_seen, :last_seen) "
                     "ON CONFLICT (story_id) DO UPDATE SET terms = EXCLUDED.terms, "
-                    "term_weights = EXCLUDED.term_weights, "
+                    "term_weights = EXCLUDED.term_weights, lead_terms = EXCLUDED.lead_terms, "
+                    "lead_weights = EXCLUDED.lead_weights, "
                     "entity_ids = EXCLUDED.entity_ids, entity_weights = EXCLUDED.entity_weights, "
                     "actors = EXCLUDED.actors, originals = EXCLUDED.originals, first_day = EXCLUDED.first_day, "
                     "last_day = EXCLUDED.last_day, first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen"
@@ -154,11 +158,14 @@ class StoryIndex:
 
 def _story_row(story: StoryState) -> dict[str, object]:
     terms = sorted(story.terms.items())
+    lead = sorted(story.lead.items())
     entities = sorted(story.entities.items())
     return {
         "story_id": story.story_id,
         "terms": int_array(t for t, _ in terms),
         "term_weights": [w for _, w in terms],
+        "lead_terms": int_array(t for t, _ in lead),
+        "lead_weights": [w for _, w in lead],
         "entity_ids": [e for e, _ in entities],
         "entity_weights": [w for _, w in entities],
         "actors": sorted(story.actors),

@@ -1,8 +1,8 @@
 """The story index's tables, in Postgres schema ``enrich`` beside the reprint index.
 
-- ``stories``: what assignment compares with: the centroid of each story's original articles
-  (sums of their normalised term and entity vectors, the heaviest ``STORY_TERMS`` /
-  ``STORY_ENTITIES`` kept), the entities acting in it, and its time span (published dates of
+- ``stories``: what assignment compares with: the centroids of each story's original articles
+  (sums of their normalised text, lead and entity vectors, the heaviest ``STORY_TERMS`` /
+  ``STORY_LEAD_TERMS`` / ``STORY_ENTITIES`` kept), the entities acting in it, and its time span (published dates of
   dated members; ingest times of all members). Labels, counts and top entities are not kept
   here: the store computes them from its articles, the one place that holds them.
 - ``story_members``: the story of every article decided (reprints included).
@@ -39,6 +39,8 @@ stories = Table(
     Column("story_id", Text, primary_key=True),
     Column("terms", ARRAY(BigInteger), nullable=False),
     Column("term_weights", ARRAY(REAL), nullable=False),
+    Column("lead_terms", ARRAY(BigInteger), nullable=False, server_default="{}"),
+    Column("lead_weights", ARRAY(REAL), nullable=False, server_default="{}"),
     Column("entity_ids", ARRAY(Text), nullable=False),
     Column("entity_weights", ARRAY(REAL), nullable=False),
     Column("actors", ARRAY(Text), nullable=False),

@@ -1,10 +1,14 @@
 """What story assignment compares: an article's salient terms and entities as sparse weighted vectors.
 
-- *Terms* are the content words of the headline and body (case-folded, stop words, numbers and
-  one- or two-letter tokens left out), hashed to signed 64-bit keys. Headline words count
-  ``TITLE_TERM_WEIGHT`` times: a headline names what the story is about. Weights are
-  sublinear term frequency times the inverse document frequency the durable index has counted
-  so far (``idf``), and only the ``ARTICLE_TERMS`` heaviest terms are kept.
+- *Terms* are the stemmed content words of the headline and body (case-folded, stop words,
+  numbers and one- or two-letter tokens left out; Snowball stems, so "crashes" and "crashed" are
+  one term), hashed to signed 64-bit keys. An article has two term vectors (sub-vectors, as in
+  Miranda et al., EMNLP 2018): the *text* (headline words counted ``TITLE_TERM_WEIGHT`` times,
+  then the body) and the *lead* (the headline and the first ``LEAD_WORDS`` content words of the
+  body: news puts the event in its opening lines, and a text with no separate headline opens
+  with it). Weights are sublinear term frequency times the inverse document frequency the
+  durable index has counted so far over the archive's originals (``idf``); only the
+  ``ARTICLE_TERMS`` heaviest text terms are kept.
 - *Entities* are the tagged entity ids, weighted by sublinear mention count and by type: a
   person or an organisation says more about which event an article reports than a country does.
 
@@ -19,8 +23,10 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
+import Stemmer  # PyStemmer: the Snowball stemmers
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from services.enrich.dedupe.normalize import words
@@ -29,6 +35,8 @@ from shared.events import EntityRef, EntityType, RawArticle
 # The heaviest terms an article keeps; the long tail of a text says little about its event.
 ARTICLE_TERMS = 60
 TITLE_TERM_WEIGHT = 2
+# Content words of the body that belong to the lead (about two sentences of news prose).
+LEAD_WORDS = 40
 # Documents counted before the index's IDF is trusted fully (see ``idf``).
 IDF_WARM_UP_DOCUMENTS = 500
 MIN_TERM_CHARS = 3
@@ -50,6 +58,7 @@ _STOP = frozenset(STOP_WORDS) | _NEWS_STOP_WORDS
 
 SparseVector = dict[int, float]
 K = TypeVar("K", int, str)
+_stemmer = Stemmer.Stemmer("english")
 
 
 def key_of(namespace: str, value: str) -> int:
@@ -58,14 +67,27 @@ def key_of(namespace: str, value: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def term_counts(article: RawArticle) -> Counter[int]:
-    """Term key -> weighted count over the headline and the body."""
-    counts: Counter[int] = Counter()
-    for text, weight in ((article.title or "", TITLE_TERM_WEIGHT), (article.body, 1)):
-        for word in words(text):
-            if len(word) >= MIN_TERM_CHARS and word not in _STOP and not word.isdigit():
-                counts[key_of("t", word)] += weight
-    return counts
+@dataclass(frozen=True)
+class TermCounts:
+    """An article's term counts: the whole text (headline weighted) and its lead."""
+
+    text: Counter[int]
+    lead: Counter[int]
+
+
+def content_terms(text: str) -> list[int]:
+    """The term keys of ``text``'s content words, in reading order."""
+    kept = [w for w in words(text) if len(w) >= MIN_TERM_CHARS and w not in _STOP and not w.isdigit()]
+    return [key_of("s", stem) for stem in _stemmer.stemWords(kept)]
+
+
+def term_counts(article: RawArticle) -> TermCounts:
+    """The text and lead term counts of an article's headline and body."""
+    title, body = content_terms(article.title or ""), content_terms(article.body)
+    text: Counter[int] = Counter(body)
+    for term in title:
+        text[term] += TITLE_TERM_WEIGHT
+    return TermCounts(text=text, lead=Counter(title + body[:LEAD_WORDS]))
 
 
 def idf(document_frequency: int, documents: int) -> float:
@@ -86,10 +108,12 @@ def normalised(vector: Mapping[K, float]) -> dict[K, float]:
     return {k: w / norm for k, w in vector.items()} if norm > 0 else {}
 
 
-def term_vector(counts: Mapping[int, int], df: Mapping[int, int], documents: int) -> SparseVector:
-    """The article's ``ARTICLE_TERMS`` heaviest terms, tf-idf weighted and L2-normalised."""
+def term_vector(
+    counts: Mapping[int, int], df: Mapping[int, int], documents: int, keep: int | None = ARTICLE_TERMS
+) -> SparseVector:
+    """The ``keep`` heaviest terms (all when None), tf-idf weighted and L2-normalised."""
     weighted = {t: (1.0 + math.log(c)) * idf(df.get(t, 0), documents) for t, c in counts.items()}
-    top = sorted(weighted.items(), key=lambda item: (-item[1], item[0]))[:ARTICLE_TERMS]
+    top = sorted(weighted.items(), key=lambda item: (-item[1], item[0]))[:keep]
     return normalised(dict(top))
 
 
@@ -109,6 +133,13 @@ def cosine(a: Mapping[K, float], b: Mapping[K, float]) -> float:
     norm_a = math.sqrt(sum(w * w for w in a.values()))
     norm_b = math.sqrt(sum(w * w for w in b.values()))
     return dot / (norm_a * norm_b)
+
+
+def dot(a: Mapping[K, float], b: Mapping[K, float]) -> float:
+    """The dot product of two sparse vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b.get(k, 0.0) for k, w in a.items())
 
 
 def actors(entities: list[EntityRef]) -> frozenset[str]:

@@ -179,15 +179,32 @@ class StoryEntity(BaseModel):
 
 class StoryItem(BaseModel):
     id: str
-    label: str = Field(description="The story's most mentioned entities (up to 3), else its headline.")
-    headline: str | None = Field(description="Title of the story's earliest original article that has one.")
-    first_date: date = Field(description="Earliest article day (publication date, or ingest date when undated).")
-    last_date: date = Field(description="Latest article day (publication date, or ingest date when undated).")
+    label: str = Field(description="The headline, else the story's most mentioned entities (up to 3).")
+    headline: str | None = Field(
+        description="Title of the story's earliest original article that has one (by publication date, then arrival)."
+    )
+    kind: Literal["multi_report", "single_report"] = Field(
+        description="`multi_report`: at least two independently written articles (originals), "
+        "usually several outlets; `single_report`: one original and any reprints or copies of it."
+    )
+    first_date: date = Field(
+        description="Earliest publication date of its articles; the earliest ingest date only when none is dated."
+    )
+    last_date: date = Field(
+        description="Latest publication date of its articles; the latest ingest date only when none is dated."
+    )
+    dates_from: Literal["published", "ingested"] = Field(
+        description="Where `first_date` and `last_date` come from: `published` when at least one article is "
+        "dated (undated articles are then left out of them), `ingested` when none is."
+    )
     first_ingested_at: datetime
     last_ingested_at: datetime = Field(description="When the story last gained an article; the list's order.")
     article_count: int = Field(description="Stored articles of the story, reprints and copies included.")
     original_count: int = Field(description="Articles that are not reprints or copies of another.")
-    source_count: int = Field(description="Distinct agencies or outlets (the file name when no source is known).")
+    source_count: int = Field(
+        description="Distinct agencies or outlets named by its articles (`source`, case-insensitive); "
+        "articles that name none add none."
+    )
     top_entities: list[StoryEntity] = Field(description="Most mentioned entities, most first (at most 10).")
 
 

@@ -24,13 +24,20 @@ from services.store.api.schemas import (
     StoryPage,
 )
 from services.store.db.queries.articles import resolve_entities
-from services.store.db.queries.stories import StoryFilters, StorySummary, get_story, list_stories
+from services.store.db.queries.stories import (
+    MULTI_REPORT_ORIGINALS,
+    StoryFilters,
+    StorySummary,
+    get_story,
+    list_stories,
+)
 
 router = APIRouter(tags=["stories"])
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_REPEATED_VALUES = 10
+MAX_MIN_ORIGINALS = 1000
 _CURSOR_RESOURCE = "stories"
 # The only order stories are listed in: the latest to gain an article first.
 _SORT = "-last_ingested_at"
@@ -44,7 +51,9 @@ _SORT = "-last_ingested_at"
         "Stories (articles from different outlets about one event), the latest to gain an article first, "
         "with keyset paging. Each filter keeps the stories with at least one article matching it: `q` "
         "(full-text, web-search syntax), `entity` (repeat for AND), `since`/`until` (an article's day is its "
-        "publication date, or its ingest date when undated)."
+        "publication date, or its ingest date when undated). Only stories of at least `min_originals` "
+        "independently written articles are listed: two by default, so a single report and its reprints "
+        "is not shown as a story; `min_originals=1` lists those too."
     ),
 )
 def list_stories_route(
@@ -58,13 +67,23 @@ def list_stories_route(
     until: Annotated[
         date | None, Query(description="With an article dated on or before this day (YYYY-MM-DD).")
     ] = None,
+    min_originals: Annotated[
+        int,
+        Query(ge=1, le=MAX_MIN_ORIGINALS, description="Least original (not copied) articles a listed story has."),
+    ] = MULTI_REPORT_ORIGINALS,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
     if since is not None and until is not None and until < since:
         raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=_SORT) if cursor else None
-    filters = StoryFilters(q=q, entity_ids=resolve_entities(conn, entity or [], None), since=since, until=until)
+    filters = StoryFilters(
+        q=q,
+        entity_ids=resolve_entities(conn, entity or [], None),
+        since=since,
+        until=until,
+        min_originals=min_originals,
+    )
     found = list_stories(conn, filters, limit=limit + 1, after=after)
     page, more = found[:limit], len(found) > limit
     next_cursor = None
@@ -79,8 +98,10 @@ def _item(story: StorySummary) -> StoryItem:
         id=story.story_id,
         label=story.label,
         headline=story.headline,
+        kind=story.kind,
         first_date=story.first_day,
         last_date=story.last_day,
+        dates_from=story.dates_from,
         first_ingested_at=story.first_ingested_at,
         last_ingested_at=story.last_ingested_at,
         article_count=story.article_count,

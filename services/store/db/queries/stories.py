@@ -3,9 +3,19 @@
 A story is the set of stored articles sharing a ``story_id`` (enrich assigns it; reprints carry
 their original's). Nothing about a story is stored apart from its articles: every figure is
 computed on read from ``articles`` and ``article_entities`` through ``ix_articles_story``, so it
-can never disagree with the articles however many store writers run. An article's day is its
-publication date, or its ingest date (UTC) when undated, as in entity profiles. Entity figures
-count original articles only (a reprint repeats its original's mentions).
+can never disagree with the articles however many store writers run. Entity figures count
+original articles only (a reprint repeats its original's mentions).
+
+- Dates: a story's first and last day are its articles' publication dates when any of them has
+  one; only a story with no dated article falls back to ingest dates (UTC), and ``dates_from``
+  says which. An undated article ingested today does not make a 2024 story end today.
+- Headline: the title of the earliest original (by publication date, then arrival) that has one.
+- Sources: distinct non-empty ``source`` values, case-folded; an article naming no source adds none.
+- A story of one original (with or without its copies) is a single report, not coverage by several
+  outlets: listings show stories of at least ``min_originals`` originals, two by default.
+
+An article's day elsewhere (filters, article order, timelines) is its publication date, or its
+ingest date when undated, as in entity profiles.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Date, RowMapping, cast, func, literal_column, select, text, tuple_
 
@@ -32,18 +42,21 @@ TOP_ENTITIES_MAX = 10
 TIMELINE_ENTITIES = 5
 # Articles a story's detail lists; the rest page through GET /articles?story=.
 STORY_ARTICLES_MAX = 200
+# Originals (independently written reports) that make a story more than a single report.
+MULTI_REPORT_ORIGINALS = 2
 
 _CONFIG: ColumnElement[str] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
 _DAY_SQL = "coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date)"
 
 _AGGREGATES = text(
-    f"""
+    """
     SELECT a.story_id,
            count(*) AS article_count,
            count(*) FILTER (WHERE a.duplicate_of IS NULL) AS original_count,
-           count(DISTINCT coalesce(lower(a.source), a.source_file)) AS source_count,
-           min({_DAY_SQL}) AS first_day,
-           max({_DAY_SQL}) AS last_day,
+           count(DISTINCT lower(btrim(a.source))) FILTER (WHERE btrim(a.source) <> '') AS source_count,
+           count(a.published_at) AS dated_count,
+           coalesce(min(a.published_at), min((a.ingested_at AT TIME ZONE 'UTC')::date)) AS first_day,
+           coalesce(max(a.published_at), max((a.ingested_at AT TIME ZONE 'UTC')::date)) AS last_day,
            min(a.ingested_at) AS first_ingested_at,
            max(a.ingested_at) AS last_ingested_at
     FROM articles a
@@ -52,14 +65,15 @@ _AGGREGATES = text(
     """
 )
 
-# The representative headline: the title of the story's earliest original that has one.
+# The representative headline: the title of the story's earliest original that has one (dated
+# originals by publication date first: an undated one is placed by its arrival, after them).
 _HEADLINES = text(
-    f"""
+    """
     SELECT DISTINCT ON (a.story_id) a.story_id, a.title
     FROM articles a
     WHERE a.story_id = ANY(CAST(:story_ids AS text[]))
       AND a.duplicate_of IS NULL AND a.title IS NOT NULL AND btrim(a.title) <> ''
-    ORDER BY a.story_id, {_DAY_SQL}, a.ingested_at, a.article_id
+    ORDER BY a.story_id, a.published_at NULLS LAST, a.ingested_at, a.article_id
     """
 )
 
@@ -105,11 +119,17 @@ _TIMELINE = text(
 
 _BIGGEST_SINCE = text(
     """
-    SELECT a.story_id, count(*) AS recent_articles
-    FROM articles a
-    WHERE a.story_id IS NOT NULL AND a.ingested_at >= :since
-    GROUP BY a.story_id
-    ORDER BY recent_articles DESC, max(a.ingested_at) DESC, a.story_id
+    SELECT r.story_id, r.recent_articles
+    FROM (
+        SELECT a.story_id, count(*) AS recent_articles, max(a.ingested_at) AS last_ingested_at
+        FROM articles a
+        WHERE a.story_id IS NOT NULL AND a.ingested_at >= :since
+        GROUP BY a.story_id
+    ) AS r
+    WHERE (
+        SELECT count(*) FROM articles m WHERE m.story_id = r.story_id AND m.duplicate_of IS NULL
+    ) >= :min_originals
+    ORDER BY r.recent_articles DESC, r.last_ingested_at DESC, r.story_id
     LIMIT :limit
     """
 )
@@ -123,6 +143,11 @@ class StoryFilters:
     entity_ids: Sequence[Sequence[str]] = ()
     since: date | None = None
     until: date | None = None
+    min_originals: int = MULTI_REPORT_ORIGINALS
+
+
+DatesFrom = Literal["published", "ingested"]
+StoryKind = Literal["multi_report", "single_report"]
 
 
 @dataclass
@@ -135,18 +160,24 @@ class StorySummary:
     source_count: int
     first_day: date
     last_day: date
+    dates_from: DatesFrom
     first_ingested_at: datetime
     last_ingested_at: datetime
     headline: str | None
     top_entities: list[RowMapping]
 
     @property
+    def kind(self) -> StoryKind:
+        """Several independently written reports, or one report (and any copies of it)."""
+        return "multi_report" if self.original_count >= MULTI_REPORT_ORIGINALS else "single_report"
+
+    @property
     def label(self) -> str:
-        """The most salient entities' names, else the headline: what a list of stories shows."""
+        """The headline, else the most salient entities' names: what a list of stories shows."""
+        if self.headline:
+            return self.headline
         names = [row["name"] for row in self.top_entities[:LABEL_ENTITIES]]
-        if names:
-            return " · ".join(names)
-        return self.headline or f"Story {self.story_id}"
+        return " · ".join(names) if names else f"Story {self.story_id}"
 
 
 @dataclass
@@ -175,6 +206,7 @@ def summaries(conn: Connection, story_ids: Sequence[str]) -> dict[str, StorySumm
             source_count=row["source_count"],
             first_day=row["first_day"],
             last_day=row["last_day"],
+            dates_from="published" if row["dated_count"] else "ingested",
             first_ingested_at=row["first_ingested_at"],
             last_ingested_at=row["last_ingested_at"],
             headline=headlines.get(row["story_id"]),
@@ -225,6 +257,9 @@ def list_stories(
     a = articles.c
     last = func.max(a.ingested_at)
     query = select(a.story_id).where(*_conditions(filters)).group_by(a.story_id)
+    if filters.min_originals > 1:
+        originals = func.count().filter(a.duplicate_of.is_(None))
+        query = query.having(originals >= filters.min_originals)
     if after is not None:
         query = query.having(tuple_(last, a.story_id) < tuple_(after[0], after[1]))
     query = query.order_by(last.desc(), a.story_id.desc()).limit(limit)
@@ -252,9 +287,12 @@ class RecentStory:
     recent_articles: int
 
 
-def top_stories(conn: Connection, since: datetime, limit: int) -> list[RecentStory]:
-    """The stories with the most articles ingested since ``since``, biggest first."""
-    rows: list[Any] = list(conn.execute(_BIGGEST_SINCE, {"since": since, "limit": limit}).mappings())
+def top_stories(
+    conn: Connection, since: datetime, limit: int, min_originals: int = MULTI_REPORT_ORIGINALS
+) -> list[RecentStory]:
+    """The stories (of at least ``min_originals`` originals) with the most articles ingested since ``since``."""
+    params = {"since": since, "limit": limit, "min_originals": min_originals}
+    rows: list[Any] = list(conn.execute(_BIGGEST_SINCE, params).mappings())
     found = summaries(conn, [row["story_id"] for row in rows])
     return [
         RecentStory(summary=found[row["story_id"]], recent_articles=row["recent_articles"])
