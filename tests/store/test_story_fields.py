@@ -37,7 +37,7 @@ def _event(
     story: str = STORY,
     version: int = 0,
 ) -> EnrichedArticle:
-    body = f"Report {name}: the harbour bridge closed after a crane collapsed onto the deck."
+    body = f"Report {name}: the harbour bridge closed after a crane collapsed onto the deck"
     ingested = BASE_TIME + timedelta(hours=hours)
     raw = text_article(
         name, body.encode(), body=body, title=title, published=published, source=source, ingested=ingested
@@ -165,3 +165,15 @@ def test_a_copy_that_arrived_before_its_original_gives_up_the_headline(writer: E
     story = _story(client)
     assert story["headline"] == "Crane collapses onto bridge"
     assert (story["original_count"], story["article_count"], story["kind"]) == (1, 2, "single_report")
+
+
+def test_a_story_of_untitled_reports_takes_a_derived_headline_until_a_real_one_arrives(
+    writer: Engine, client: TestClient
+) -> None:
+    _store(writer, _event("untitled-1.txt", hours=0), _event("untitled-2.txt", hours=1))
+    story = _story(client)
+    # No original has a headline of its own: the earliest one's derived title stands in.
+    assert story["headline"] == "Report untitled-1.txt: the harbour bridge closed after a crane collapsed onto the deck"
+    # A later report with a headline its source wrote takes precedence over derived ones.
+    _store(writer, _event("titled.txt", hours=2, title="Crane collapses onto bridge"))
+    assert _story(client)["headline"] == "Crane collapses onto bridge"

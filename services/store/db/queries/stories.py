@@ -66,14 +66,17 @@ _AGGREGATES = text(
 )
 
 # The representative headline: the title of the story's earliest original that has one (dated
-# originals by publication date first: an undated one is placed by its arrival, after them).
+# originals by publication date first: an undated one is placed by its arrival, after them). A
+# headline the source wrote wins over one derived from a body; a story whose originals have none
+# takes the earliest derived one, so it is never shown without a headline.
 _HEADLINES = text(
     """
-    SELECT DISTINCT ON (a.story_id) a.story_id, a.title
+    SELECT DISTINCT ON (a.story_id) a.story_id, coalesce(nullif(btrim(a.title), ''), a.derived_title) AS title
     FROM articles a
     WHERE a.story_id = ANY(CAST(:story_ids AS text[]))
-      AND a.duplicate_of IS NULL AND a.title IS NOT NULL AND btrim(a.title) <> ''
-    ORDER BY a.story_id, a.published_at NULLS LAST, a.ingested_at, a.article_id
+      AND a.duplicate_of IS NULL
+      AND coalesce(nullif(btrim(a.title), ''), nullif(btrim(a.derived_title), '')) IS NOT NULL
+    ORDER BY a.story_id, nullif(btrim(a.title), '') IS NULL, a.published_at NULLS LAST, a.ingested_at, a.article_id
     """
 )
 
