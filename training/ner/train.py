@@ -60,8 +60,11 @@ def base_pipeline(config: dict[str, Any]) -> Language:
     for name in list(nlp.component_names):  # disabled ones (sm's "senter") too
         if name != "ner":
             nlp.remove_pipe(name)
+    # sm's own scores describe sm, not this model (training.json holds this one's).
+    nlp.meta.pop("performance", None)
     nlp.meta.update(
         name="newsflow_ner",
+        author="newsflow (from Explosion's en_core_web_sm)",
         version=config["version"],
         description="enrich's NER: en_core_web_sm's NER trained further on CoNLL++ train (training/ner).",
         sources=[{"name": "CoNLL++ (CoNLL-2003 English train, CrossWeigh corrections)"}],

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, RowMapping, TextClause, select, text, tuple_
 
 from services.store.db.models import entities
 
@@ -103,7 +103,7 @@ def list_entities(
     (theirs or a folded row's) having a word that starts with each word of ``q`` (any case)."""
     e = entities.c
     count = e.group_article_count
-    conditions: list[ColumnElement[bool]] = [e.canonical_id.is_(None)]
+    conditions: list[ColumnElement[bool] | TextClause] = [e.canonical_id.is_(None)]
     if q is not None:
         conditions.append(_MATCHING_WORDS.bindparams(q=q))
     if entity_type is not None:
