@@ -382,3 +382,12 @@ def test_places_and_publications_typed_from_gazetteer_and_context(blank: Languag
     assert by_name["Dawn"].type == "ORG", "one writes in a publication"
     assert "Pakistanis" not in by_name, "a people, not an entity"
     assert by_name["Touqir Hussain"].type == "PERSON"
+
+
+def test_the_dateline_ingest_took_off_the_body_is_tagged(tagger: EntityTagger) -> None:
+    # Ingest turns "ISLAMABAD (Reuters) - Pakistan's ..." into dateline "ISLAMABAD" and the body after it.
+    article = make_article(
+        "wire.txt", "Pakistan's foreign office said on Friday talks would resume.", title="Talks to resume"
+    ).model_copy(update={"dateline": "ISLAMABAD"})
+    by_name = _by_name(tagger.tag([article])[0])
+    assert by_name["Islamabad"].type == "LOCATION" and by_name["Islamabad"].mentions == ["ISLAMABAD"]

@@ -17,12 +17,19 @@ from shared.events import EntityRef, RawArticle
 # Title and body are tagged as one text so names link across them ("Asif" in the headline is
 # the "Khawaja Asif" of the body); a blank line keeps the headline a sentence of its own.
 TITLE_SEPARATOR = "\n\n"
+# Ingest takes a wire dateline's place off the body ("LONDON (Reuters) - ..." -> dateline
+# "LONDON"); it is put back in front of the body as a dateline line ("LONDON: "), so its place
+# is tagged (mentions.DATELINE reads a place in capitals before ": " as one).
+DATELINE_SEPARATOR = ": \n"
 
 
 def article_text(article: RawArticle) -> str:
-    """The text entities are tagged in: the title (if any), a blank line, the body."""
+    """The text entities are tagged in: the title (if any), a blank line, the dateline's place
+    (if ingest found one), the body."""
     title = (article.title or "").strip()
-    return f"{title}{TITLE_SEPARATOR}{article.body}" if title else article.body
+    dateline = (article.dateline or "").strip()
+    body = f"{dateline}{DATELINE_SEPARATOR}{article.body}" if dateline else article.body
+    return f"{title}{TITLE_SEPARATOR}{body}" if title else body
 
 
 def article_mentions(doc: Doc, text: str) -> list[Mention]:

@@ -14,7 +14,9 @@ names each written batch touches:
    ("Khan": Imran Khan, Fawad Khan, Shahid Khan...) it stays its own entity.
 
 Rows keep their ids (what enrich published, the same for every replica and redelivery); a folded
-row points at its root (``canonical_id``) and reads expand a root to its rows. Every decision is a
+row points at its root (``canonical_id``) and reads expand a root to its rows. An article's links
+keep the type enrich gave the name in that article (the article's own evidence: "New York" is a
+baseball team in a scores table and the city elsewhere); the entity, listed once, has the root's. Every decision is a
 function of the archive's rows and their article counts, recomputed whenever a batch changes a
 row of that name or surname, so the grouping does not depend on the order articles arrive in.
 """
@@ -48,15 +50,6 @@ _ROWS = text(
 )
 _KEYS_OF = text(f"SELECT lower(name), {LAST_WORD_SQL}, type FROM entities WHERE id = ANY(CAST(:ids AS text[]))")
 _ALL_KEYS = text(f"SELECT DISTINCT lower(name), {LAST_WORD_SQL}, type FROM entities")
-# Links carry their entity's type (for type filters without a join): the root's type, the group's.
-_RETYPE_LINKS = text(
-    """
-    UPDATE article_entities AS ae SET entity_type = g.type
-    FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) AS g(id, type)
-    WHERE ae.entity_id = g.id AND ae.entity_type <> g.type
-      AND (CAST(:articles AS text[]) IS NULL OR ae.article_id = ANY(CAST(:articles AS text[])))
-    """
-)
 _SET_GROUPS = text(
     """
     UPDATE entities AS e SET canonical_id = g.canonical_id, group_article_count = g.group_count
@@ -145,55 +138,27 @@ def _keys(rows: Iterable[tuple[str, str, str]]) -> tuple[set[str], set[str]]:
     return names, surnames
 
 
-def regroup(conn: Connection, entity_ids: Iterable[str], article_ids: Iterable[str]) -> int:
+def regroup(conn: Connection, entity_ids: Iterable[str]) -> int:
     """Recompute the groups of the names and surnames of ``entity_ids``; returns rows changed.
 
-    Runs in the writer's transaction after the links of ``article_ids`` (the batch) and the article
-    counts are written; those links take their group's type.
+    Runs in the writer's transaction after the batch's links and article counts are written.
     """
     ids = sorted(set(entity_ids))
     if not ids:
         return 0
     names, surnames = _keys(conn.execute(_KEYS_OF, {"ids": ids}).all())
-    rows = _fetch(conn, names, surnames)
-    changed, decided = _apply(conn, rows)
-    touched = set(ids)
-    types = _root_types(rows, decided)
-    batch = sorted((row_id, t) for row_id, t in types.items() if row_id in touched)
-    _retype(conn, batch, sorted(set(article_ids)))
-    return changed
+    return _apply(conn, _fetch(conn, names, surnames))
 
 
 def regroup_everything(conn: Connection) -> int:
     """Group the whole archive (the migration that introduces groups runs it once)."""
     names, surnames = _keys(conn.execute(_ALL_KEYS).all())
-    return _apply(conn, _fetch(conn, names, surnames))[0]
+    return _apply(conn, _fetch(conn, names, surnames))
 
 
-def _root_types(rows: list[_Row], decided: dict[str, str | None] | None = None) -> dict[str, str]:
-    """Each row's group type: its root's (as ``decided``, else as stored)."""
-    by_id = {row.id: row for row in rows}
-    types: dict[str, str] = {}
-    for row in rows:
-        root_id = (decided[row.id] if decided is not None else row.canonical_id) or row.id
-        root = by_id.get(root_id)
-        types[row.id] = root.type if root is not None else row.type
-    return types
-
-
-def _retype(conn: Connection, types: list[tuple[str, str]], articles: list[str] | None) -> None:
-    """Give the links of these rows (of ``articles`` only, or all) their group's type."""
-    if types:
-        ids, names = zip(*types, strict=True)
-        conn.execute(_RETYPE_LINKS, {"ids": list(ids), "types": list(names), "articles": articles})
-
-
-def _apply(conn: Connection, rows: list[_Row]) -> tuple[int, dict[str, str | None]]:
-    """Store the groups ``rows`` fall into; returns how many rows changed, and each row's root."""
+def _apply(conn: Connection, rows: list[_Row]) -> int:
+    """Store the groups ``rows`` fall into; returns how many rows changed."""
     decided = decide_roots(rows)
-    # A group whose type changed (or a row moved to a group of another type): all its links.
-    before, after = _root_types(rows), _root_types(rows, decided)
-    _retype(conn, sorted((row_id, t) for row_id, t in after.items() if before[row_id] != t), None)
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
         totals[decided[row.id] or row.id] += row.article_count
@@ -206,4 +171,4 @@ def _apply(conn: Connection, rows: list[_Row]) -> tuple[int, dict[str, str | Non
     if changes:
         ids, roots, counts = zip(*changes, strict=True)
         conn.execute(_SET_GROUPS, {"ids": list(ids), "roots": list(roots), "counts": list(counts)})
-    return len(changes), decided
+    return len(changes)

@@ -221,7 +221,7 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
     if changed:
         conn.execute(_APPLY_COUNT_DELTAS, {"ids": changed, "deltas": [deltas[entity] for entity in changed]})
     # With the counts exact, the archive-level groups of every name this batch touched.
-    regroup(conn, known, per_article)
+    regroup(conn, known)
     _upsert_listings(conn, result.stored, per_article)
     return result
 
