@@ -382,8 +382,8 @@ exact hash F1 0.071, MinHashLSH F1 0.785, raw spaCy sm NER F1 0.625.""",
 
 Command: `.venv/bin/python -m bench.quality --pipeline` (or `--pipeline --only ner`). Machine:
 {machine}. The 216 dev NER documents dropped into the inbox of the real services, mentions read
-back from the store's `article_entities` (the type stored is the entity's type across the archive,
-db.entity_groups). Model: `{MODEL}`.
+back from the store's `article_entities` (each link keeps the type the article gave the name;
+the archive's grouping, db.entity_groups, does not change it). Model: `{MODEL}`.
 
 {_table_rows([("through the pipeline", ner)])}
 
