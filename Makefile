@@ -50,11 +50,11 @@ replay: $(STAMP)
 	$(BIN)/newsflow replay
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services tests bench deploy
-	$(BIN)/ruff format --check shared services tests bench deploy
+	$(BIN)/ruff check shared services tests bench deploy training
+	$(BIN)/ruff format --check shared services tests bench deploy training
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services deploy bench
+	$(BIN)/mypy shared services deploy bench training
 
 # Known vulnerabilities in the pinned dependencies (pip-audit over constraints.txt; needs network).
 # Where no vulnerability service answers it warns and passes; AUDIT_STRICT=1 makes that an error.

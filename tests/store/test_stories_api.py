@@ -195,8 +195,10 @@ def test_story_detail(stories_client: TestClient) -> None:
 
 def test_story_without_entities_or_title(stories_client: TestClient) -> None:
     detail = stories_client.get(f"/stories/{OLD_STORY}").json()
-    assert detail["headline"] is None and detail["top_entities"] == [] and detail["entity_timeline"] == []
-    assert detail["label"] == f"Story {OLD_STORY}"
+    assert detail["top_entities"] == [] and detail["entity_timeline"] == []
+    # No headline of its own and no entities: the body's first sentence (a derived title) labels it.
+    derived = "The library will close early on the first of May for maintenance of its heating"
+    assert detail["headline"] == detail["label"] == derived
     assert detail["first_date"] == detail["last_date"] == OLD_DAY.isoformat()
     assert detail["dates_from"] == "published" and detail["kind"] == "single_report" and detail["source_count"] == 0
 

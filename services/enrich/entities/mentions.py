@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spacy.tokens import Doc
 
 from services.enrich.entities.acronyms import find_definitions
 from services.enrich.entities.casing import shouting_spans
+from services.enrich.entities.gazetteer import is_demonym
 from shared.events import EntityType
 
 # spaCy (OntoNotes) labels kept, and the type each becomes. NORP (nationalities, religious
@@ -129,6 +130,16 @@ _TRAILING_POSSESSIVE = re.compile(r"(?:['’]s|s['’]|['’])$")
 _EDGE_JUNK = " \t\n\"'“”‘’`()[]{}<>,;:.!?-–—*|/"
 _HAS_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
 _WORD_RE = re.compile(r"\S+")
+_INITIAL = re.compile(r"[A-Z]\.")
+# Words that open a sentence before a name but are never part of one ("As Trump said", "In Lahore").
+_LEADING_FUNCTION_WORDS = frozenset(
+    {"as", "in", "at", "on", "for", "but", "and", "if", "when", "while", "after", "since", "with", "from", "to"}
+)
+# A sentence adverb opening a sentence: "Interestingly, ...", "Ultimately, ..." (not "Italy, ...").
+_SENTENCE_ADVERB = re.compile(r"[A-Z][a-z]{4,}ly")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:][\"'’”)]*\s+)$")
+# A last word in lower case, alone or after a hyphen ("New York-based", "Dhoni-starrer", "Goat or").
+_LOWER_CASE_TAIL = re.compile(r"(?:[ \t]+|-)[a-z]+$")
 # "U.S.", "U.N.", "Inc.": the final period belongs to the abbreviation.
 _ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]\.){2,}$|\b(?:Inc|Corp|Co|Ltd|Jr|Sr|St|Bros)\.$")
 # Wire datelines: a place in capitals opening a line, then a date, "(Agency) -" or a colon.
@@ -226,13 +237,19 @@ def _trim(text: str, start: int, end: int, entity_type: EntityType) -> tuple[int
     possessive = _TRAILING_POSSESSIVE.search(text[start:end])
     if possessive and end - start - len(possessive.group(0)) > 1:
         end -= len(possessive.group(0))
+    # "New York-based", "Rajput-starrer", "Goat or": a name does not end in a lower-case word.
+    while (tail := _LOWER_CASE_TAIL.search(text, start, end)) is not None and tail.start() > start:
+        end = tail.start()
     # Leading determiners always; leading titles for people ("Defence Minister Khawaja Asif").
     while True:
         first = _WORD_RE.match(text, start)
         if first is None or first.end() >= end:
             break
+        if _INITIAL.fullmatch(first.group(0)):
+            break  # "A. Flower": an initial, not the article "a"
         word = first.group(0).rstrip(".").casefold()
-        if word in _DETERMINERS or (entity_type == "PERSON" and word in PERSON_TITLES):
+        leading_word = first.group(0).istitle() and word in _LEADING_FUNCTION_WORDS  # "As Trump"
+        if word in _DETERMINERS or leading_word or (entity_type == "PERSON" and word in PERSON_TITLES):
             start = first.end()
             while start < end and text[start].isspace():
                 start += 1
@@ -263,19 +280,34 @@ def dateline_mentions(original: str) -> list[Mention]:
 
 
 def model_mentions(doc: Doc, original: str) -> list[Mention]:
-    """spaCy's entities of ``doc`` (run on a re-cased copy of ``original``), trimmed.
+    """spaCy's entities of ``doc`` (run on a re-cased copy of ``original``), trimmed, with each
+    wire dateline's place and both forms of each acronym definition.
 
-    In ALL-CAPS lines the re-cased words all look like names, so an entity found there is kept
-    only when the article names it in normal case too (or it is the dateline's place).
+    The model was trained on headlines re-cased the same way (``training/ner``), so an entity it
+    finds in an ALL-CAPS line is kept like any other (sm, which never saw them, needed a filter).
     """
     datelines = dateline_mentions(original)
     defined = acronym_mentions(original, doc)
     fixed = _spans([*datelines, *defined])
-    shouting = shouting_spans(original)
     candidates = [m for m in _spacy_mentions(doc, original) if not _overlaps(m.start, m.end, fixed)]
-    normal_names = {m.text.casefold() for m in candidates if not _inside(m.start, m.end, shouting)}
-    kept = [m for m in candidates if not _inside(m.start, m.end, shouting) or m.text.casefold() in normal_names]
+    shouting = shouting_spans(original)
+    written = {m.text.casefold() for m in candidates if not _inside(m.start, m.end, shouting)}
+    kept = [_written_part(m, written) if _inside(m.start, m.end, shouting) else m for m in candidates]
     return sorted([*kept, *datelines, *defined], key=lambda m: m.start)
+
+
+def _written_part(mention: Mention, written: set[str]) -> Mention:
+    """A mention in an ALL-CAPS line cut to the longest run of its words the article names in
+    normal case: re-cased, "SOMERSET BEATEN" reads as one name, but the body only knows "Somerset"."""
+    words = list(re.finditer(r"\S+", mention.text))
+    if mention.text.casefold() in written or len(words) < 2:
+        return mention
+    runs = [(i, j) for i in range(len(words)) for j in range(len(words), i, -1) if (i, j) != (0, len(words))]
+    for i, j in sorted(runs, key=lambda run: run[0] - run[1]):
+        start, end = words[i].start(), words[j - 1].end()
+        if mention.text[start:end].casefold() in written:
+            return replace(mention, start=mention.start + start, end=mention.start + end, text=mention.text[start:end])
+    return mention
 
 
 def acronym_mentions(original: str, doc: Doc) -> list[Mention]:
@@ -311,8 +343,21 @@ def _spacy_mentions(doc: Doc, original: str) -> list[Mention]:
             continue
         if end - start < 2 or not _HAS_UPPER.search(surface) or not any(c.isalpha() for c in surface):
             continue
+        if is_demonym(surface):
+            continue  # "Pakistanis": a people, not an entity
+        if _is_sentence_adverb(original, start, end):
+            continue
         found.append(Mention(start, end, surface, entity_type))
     return found
+
+
+def _is_sentence_adverb(original: str, start: int, end: int) -> bool:
+    """ "Interestingly," opening a sentence: an adverb, whatever its capital letter suggests."""
+    return (
+        _SENTENCE_ADVERB.fullmatch(original, start, end) is not None
+        and original[end : end + 1] == ","
+        and _SENTENCE_START.search(original, max(0, start - 4), start) is not None
+    )
 
 
 def _portfolio_words(span: str) -> list[str]:

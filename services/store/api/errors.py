@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 # What each parameter accepts, in words; used in every 422 about it.
 ALLOWED: dict[str, str] = {
     "q": 'web-search syntax: words, "quoted phrases", OR, -excluded (1-500 characters)',
-    "entity": "an entity id or canonical name (1-300 characters); repeat for AND, at most 10",
-    "type": "one of PERSON, ORG, LOCATION, EVENT, PRODUCT, WORK_OF_ART, LAW",
+    "entity": "an entity id, name or surface form (1-300 characters); repeat for AND, at most 10",
+    "type": "one of PERSON, ORG, LOCATION, EVENT, PRODUCT, WORK_OF_ART, LAW (any case)",
     "source": "an agency or outlet name (1-200 characters); repeat for OR, at most 10",
     "story": "a story id (1-200 characters)",
     "since": "a date as YYYY-MM-DD (inclusive, on the publication date)",
@@ -34,7 +34,7 @@ ALLOWED: dict[str, str] = {
     "limit": "an integer from 1 to 100",
     "cursor": "the next_cursor value of a previous response with the same sort",
     "article_id": "an article id as listed by GET /articles",
-    "entity_key": "an entity id or canonical name as listed by GET /entities",
+    "entity_key": "an entity id, name or surface form as listed by GET /entities",
     "story_id": "a story id as listed by GET /stories",
 }
 _MAX_SHOWN_INPUT_CHARS = 60

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from shared.events import EntityType
 
 
 def _printable(value: str) -> str:
@@ -32,3 +34,11 @@ SourceName = Annotated[
 StoryId = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_printable)]
 CursorToken = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_printable)]
+
+
+def _upper_case(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+# An entity type in any case: "person", "Person" and "PERSON" are the same filter.
+EntityTypeParam = Annotated[EntityType, BeforeValidator(_upper_case)]

@@ -124,7 +124,9 @@ class EntityDayCount(DayCount):
 
 
 class EntityDetail(EntityItem):
-    aliases: list[str] = Field(description="Every surface form the entity was found under.")
+    aliases: list[str] = Field(
+        description="Every surface form the entity was found under, and the names of the rows folded into it."
+    )
     first_seen_at: datetime
     co_occurring: list[CoOccurringEntity] = Field(description="Entities most often in the same articles (top 10).")
     per_day: list[EntityDayCount] = Field(

@@ -54,6 +54,11 @@ def title_derived_sql(alias: str) -> str:
 PUBLISHED_DESC_KEY_SQL = "coalesce(published_at, '-infinity'::date)"
 PUBLISHED_ASC_KEY_SQL = "coalesce(published_at, 'infinity'::date)"
 
+# An entity's searchable words (migration 0006 defines the immutable function) and the last word
+# of its name, lower case (a person's surname: the key "Trump" is resolved by).
+ENTITY_WORDS_SQL = "entity_words(name, aliases)"
+LAST_WORD_SQL = "lower(regexp_replace(name, '^.*\\s', ''))"
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(
@@ -139,11 +144,29 @@ class Entity(Base):
     # links, so listing by popularity is an index scan instead of a count over every link.
     article_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The root entity this row is folded into across the archive ("Trump" into "Donald Trump",
+    # the ORG "Tracey Emin" into the PERSON); NULL on a root (see db.entity_groups, migration 0006).
+    canonical_id: Mapped[str | None] = mapped_column(Text)
+    # On a root: its article_count plus those of the rows folded into it (what /entities lists).
+    group_article_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The words of the name and of every surface form, unstemmed: /entities?q= matches any of them.
+    words: Mapped[str] = mapped_column(TSVECTOR, Computed(ENTITY_WORDS_SQL, persisted=True))
 
     __table_args__ = (
         Index("ix_entities_name_lower", text("lower(name) text_pattern_ops")),
         Index("ix_entities_popular", "article_count", "id"),
         Index("ix_entities_type_popular", "type", "article_count", "id"),
+        Index("ix_entities_words", "words", postgresql_using="gin"),
+        Index("ix_entities_canonical", "canonical_id", postgresql_where=text("canonical_id IS NOT NULL")),
+        Index("ix_entities_person_last_word", text(LAST_WORD_SQL), postgresql_where=text("type = 'PERSON'")),
+        Index("ix_entities_roots_popular", "group_article_count", "id", postgresql_where=text("canonical_id IS NULL")),
+        Index(
+            "ix_entities_roots_type_popular",
+            "type",
+            "group_article_count",
+            "id",
+            postgresql_where=text("canonical_id IS NULL"),
+        ),
     )
 
 

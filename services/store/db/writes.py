@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Connection, Text, any_, delete, func, lite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from services.store.db.entity_groups import regroup
 from services.store.db.models import article_entities, articles, dead_letters, entities
 from services.store.snippets import opening
 from shared.events import DeadLetter, EnrichedArticle, EntityRef
@@ -223,6 +224,8 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
     changed = sorted(entity for entity, delta in deltas.items() if delta)
     if changed:
         conn.execute(_APPLY_COUNT_DELTAS, {"ids": changed, "deltas": [deltas[entity] for entity in changed]})
+    # With the counts exact, the archive-level groups of every name this batch touched.
+    regroup(conn, known)
     _upsert_listings(conn, result.stored, per_article)
     return result
 

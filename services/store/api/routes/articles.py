@@ -14,7 +14,15 @@ from sqlalchemy import RowMapping
 from services.store.api.cursor import decode_cursor, encode_cursor
 from services.store.api.deps import DbConnection, read_pool
 from services.store.api.errors import ParameterError
-from services.store.api.params import CursorToken, EntityKey, Identifier, SearchText, SourceName, StoryId
+from services.store.api.params import (
+    CursorToken,
+    EntityKey,
+    EntityTypeParam,
+    Identifier,
+    SearchText,
+    SourceName,
+    StoryId,
+)
 from services.store.api.responses import json_response, model_response
 from services.store.api.schemas import (
     ArticleDetail,
@@ -35,7 +43,6 @@ from services.store.db.queries.articles import (
 )
 from services.store.db.reader import AsyncConnection
 from services.store.snippets import opening, query_lexemes, search_snippet
-from shared.events import EntityType
 
 router = APIRouter(tags=["articles"])
 
@@ -57,6 +64,7 @@ class ArticleSort(StrEnum):
     "/articles",
     response_model=ArticlePage,
     summary="Search and list articles",
+    responses={404: {"model": ErrorMessage, "description": "An `entity` value names no known entity."}},
     description=(
         'Full-text search (`q`, Postgres web-search syntax: words, "phrases", OR, -exclusion), filters, '
         "sorting and keyset paging. By default reprints are folded into their original (`reprint_count`); "
@@ -73,13 +81,16 @@ async def list_articles_route(
     q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
     entity: Annotated[
         list[EntityKey] | None,
-        Query(max_length=MAX_REPEATED_VALUES, description="Entity id or canonical name; repeat for AND."),
+        Query(
+            max_length=MAX_REPEATED_VALUES,
+            description="Entity id, name or surface form (any case); repeat for AND. 404 when none is known.",
+        ),
     ] = None,
     entity_type: Annotated[
-        EntityType | None,
+        EntityTypeParam | None,
         Query(
             alias="type",
-            description="Only articles mentioning an entity of this type (or, with `entity`, "
+            description="Only articles mentioning an entity of this type, any case (or, with `entity`, "
             "only entities of this type match the names given).",
         ),
     ] = None,
@@ -135,6 +146,14 @@ async def list_articles_route(
 
     async def listing(conn: AsyncConnection) -> list[ArticleRow]:
         entity_ids, entity_counts, archive_estimate = await resolve_entities_counted(conn, entity or [], entity_type)
+        unknown = [value for value, ids in zip(entity or [], entity_ids, strict=True) if not ids]
+        if unknown:
+            of_type = f" of type {entity_type}" if entity_type else ""
+            raise HTTPException(
+                404,
+                f"No entity{of_type} with id, name or surface form {unknown[0]!r}. "
+                "Entities are listed by GET /entities?q=...",
+            )
         filters = ArticleFilters(
             q=q,
             entity_ids=entity_ids,

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from services.store.api.cursor import decode_cursor, encode_cursor
 from services.store.api.deps import DbConnection
-from services.store.api.params import CursorToken, EntityKey, SearchText
+from services.store.api.params import CursorToken, EntityKey, EntityTypeParam, SearchText
 from services.store.api.responses import model_response
 from services.store.api.schemas import (
     CoOccurringEntity,
@@ -21,7 +21,6 @@ from services.store.api.schemas import (
     ErrorMessage,
 )
 from services.store.db.queries.entities import entity_profile, list_entities
-from shared.events import EntityType
 
 router = APIRouter(tags=["entities"])
 
@@ -39,12 +38,20 @@ class EntitySort(StrEnum):
     "/entities",
     response_model=EntityPage,
     summary="List and find entities",
-    description="Entities by canonical-name prefix (`q`, any case) and type, most-mentioned first by default.",
+    description=(
+        "Entities whose name or any surface form has words starting with each word of `q` (any case), "
+        "and of a type (any case), most-mentioned first by default. Each entity is listed once, under "
+        'the name the archive knows it by ("Trump" is listed as Donald Trump when he is the only Trump).'
+    ),
 )
 def list_entities_route(
     conn: DbConnection,
-    q: Annotated[SearchText | None, Query(description="Prefix of the canonical name, any case.")] = None,
-    entity_type: Annotated[EntityType | None, Query(alias="type", description="Only entities of this type.")] = None,
+    q: Annotated[
+        SearchText | None, Query(description="Words of a name or surface form, each a prefix, any case.")
+    ] = None,
+    entity_type: Annotated[
+        EntityTypeParam | None, Query(alias="type", description="Only entities of this type (any case).")
+    ] = None,
     sort: Annotated[EntitySort, Query(description="-article_count (default) or name.")] = EntitySort.most_articles,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
@@ -66,19 +73,20 @@ def list_entities_route(
     response_model=EntityDetail,
     summary="One entity's profile",
     description=(
-        "By id, or by canonical name in any case (when several types share the name, the most-mentioned). "
-        "Aliases, the entities most often in the same articles, and articles per day."
+        "By id, by name or by any surface form, in any case (when several entities answer, the most-mentioned). "
+        "Every name and surface form it was found under, the entities most often in the same articles, "
+        "and articles per day, over the archive's whole group of rows for it."
     ),
-    responses={404: {"model": ErrorMessage, "description": "No entity has this id or canonical name."}},
+    responses={404: {"model": ErrorMessage, "description": "No entity has this id, name or surface form."}},
 )
 def get_entity_route(
     conn: DbConnection,
-    entity_key: Annotated[EntityKey, Path(description="An entity id or canonical name.")],
+    entity_key: Annotated[EntityKey, Path(description="An entity id, name or surface form.")],
 ) -> Response:
     profile = entity_profile(conn, entity_key)
     if profile is None:
         raise HTTPException(
-            404, f"No entity with id or canonical name {entity_key!r}. Entities are listed by GET /entities?q=..."
+            404, f"No entity with id, name or surface form {entity_key!r}. Entities are listed by GET /entities?q=..."
         )
     f = profile.fields
     detail = EntityDetail(

@@ -32,6 +32,7 @@ from services.store.db.models import (
     shown_title_sql,
     title_derived_sql,
 )
+from services.store.db.queries.entities import ROOTS_OF_VALUES_SQL
 from services.store.db.queries.ingest_window import HISTOGRAM
 from services.store.db.queries.search_estimate import LEXEMES
 from services.store.db.reader import AsyncConnection
@@ -53,21 +54,17 @@ _CONFIG: ColumnElement[str] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig
 _PUBLISHED_DESC_KEY: ColumnElement[date] = literal_column(PUBLISHED_DESC_KEY_SQL)
 _PUBLISHED_ASC_KEY: ColumnElement[date] = literal_column(PUBLISHED_ASC_KEY_SQL)
 
-# With each entity, the archive's size as the planner estimates it (pg_class: no count needed).
-# psycopg's parameter style: it runs on the async pool and, through exec_driver_sql, on SQLAlchemy.
-_RESOLVE_ENTITIES_SQL = """
-    SELECT r.n, r.id, r.article_count,
-           (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'articles'::regclass) AS archive
-    FROM (
-        SELECT v.n, e.id, e.article_count FROM unnest(CAST(%(values)s AS text[])) WITH ORDINALITY AS v(value, n)
-        JOIN entities e ON e.id = v.value
-        WHERE CAST(%(type)s AS text) IS NULL OR e.type = CAST(%(type)s AS text)
-        UNION
-        SELECT v.n, e.id, e.article_count FROM unnest(CAST(%(values)s AS text[])) WITH ORDINALITY AS v(value, n)
-        JOIN entities e ON lower(e.name) = lower(v.value)
-        WHERE CAST(%(type)s AS text) IS NULL OR e.type = CAST(%(type)s AS text)
-    ) AS r
+# Each value's entity group (its root and the rows folded into it, see db.entity_groups), with
+# each row's article count and the archive's size as the planner estimates it (pg_class: no count).
+_RESOLVE_ENTITIES_SQL = (
+    ROOTS_OF_VALUES_SQL
+    + """
+    SELECT t.n, m.id, m.article_count, archive.size
+    FROM typed t
+    JOIN entities m ON m.id = t.id OR m.canonical_id = t.id
+    CROSS JOIN (SELECT greatest(reltuples, 0) AS size FROM pg_class WHERE oid = 'articles'::regclass) AS archive
 """
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,7 @@ class ArticleRow:
 
 
 def resolve_entities(conn: Connection, values: Sequence[str], entity_type: str | None) -> list[list[str]]:
-    """For each value (an entity id or a canonical name, any case), the ids it names."""
+    """For each value (an entity id, name or surface form, any case), the ids of the entity group it names."""
     if not values:
         return []
     rows = conn.exec_driver_sql(_RESOLVE_ENTITIES_SQL, {"values": list(values), "type": entity_type})

@@ -1,16 +1,21 @@
-"""Read queries over entities: the prefix-searchable, keyset-paged list and one entity's profile.
+"""Read queries over entities: the word-searchable, keyset-paged list and one entity's profile.
 
-An entity's profile is its row (canonical name, type, aliases, article count), the entities that
-appear in the same articles most often, and how many of its articles fall on each day. Like
+An entity as the API shows it is a *root* with the rows folded into it across the archive
+(``db.entity_groups``: "Trump" into "Donald Trump", a second type of the same name into the
+first). A value names entities by id, by name (any case), else by any surface form they were
+found under (any case); each is read as its root's whole group. An entity's profile is its root
+row (canonical name, type), every name and surface form of the group, the entities that appear
+in the same articles most often, and how many of its articles fall on each day. Like
 ``article_count``, these count original articles: a reprint group counts once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, case, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, RowMapping, TextClause, select, text, tuple_
 
 from services.store.db.models import entities
 
@@ -20,13 +25,52 @@ CO_OCCURRING_MAX = 10
 # The most recent days with articles that a profile lists (a year of daily counts).
 PER_DAY_MAX_DAYS = 366
 
+# Each value's roots (psycopg parameter style: it runs on the async pool and, through
+# exec_driver_sql, on SQLAlchemy): the entity with this id or name (any case); only when none has,
+# the entities found under this surface form (any case; the words index narrows them first).
+ROOTS_OF_VALUES_SQL = """
+    WITH v AS (SELECT value, n FROM unnest(CAST(%(values)s AS text[])) WITH ORDINALITY AS v(value, n)),
+    named AS (
+        SELECT v.n, coalesce(e.canonical_id, e.id) AS root FROM v JOIN entities e ON e.id = v.value
+        UNION
+        SELECT v.n, coalesce(e.canonical_id, e.id) FROM v JOIN entities e ON lower(e.name) = lower(v.value)
+    ),
+    aliased AS (
+        SELECT v.n, coalesce(e.canonical_id, e.id) AS root
+        FROM v JOIN entities e ON e.words @@ phraseto_tsquery('simple', v.value)
+        WHERE NOT EXISTS (SELECT 1 FROM named WHERE named.n = v.n)
+          AND EXISTS (SELECT 1 FROM unnest(e.aliases) AS a(form) WHERE lower(a.form) = lower(v.value))
+    ),
+    roots AS (SELECT n, root FROM named UNION SELECT n, root FROM aliased),
+    typed AS (
+        SELECT roots.n, r.id, r.name, r.type FROM roots JOIN entities r ON r.id = roots.root
+        WHERE CAST(%(type)s AS text) IS NULL OR r.type = CAST(%(type)s AS text)
+    )
+"""
+
+# Roots with a name or surface form (theirs or a folded row's) holding a word that starts with each
+# word of q, the words parsed as the words column parses them: "imr kha" -> imr:* & kha:*.
+_MATCHING_WORDS = text(
+    """
+    entities.id IN (
+        SELECT coalesce(f.canonical_id, f.id) FROM entities f
+        WHERE f.words @@ (
+            SELECT to_tsquery('simple', string_agg(quote_literal(w) || ':*', ' & '))
+            FROM unnest(tsvector_to_array(to_tsvector('simple', CAST(:q AS text)))) AS w
+        )
+    )
+    """
+)
+
 _CO_OCCURRING = text(
     """
-    SELECT e.id, e.name, e.type, count(*) AS shared_articles
+    SELECT e.id, e.name, e.type, count(DISTINCT mine.article_id) AS shared_articles
     FROM article_entities mine
-    JOIN article_entities other ON other.article_id = mine.article_id AND other.entity_id <> mine.entity_id
-    JOIN entities e ON e.id = other.entity_id
-    WHERE mine.entity_id = :entity_id AND mine.in_original
+    JOIN article_entities other
+      ON other.article_id = mine.article_id AND other.entity_id <> ALL(CAST(:entity_ids AS text[]))
+    JOIN entities o ON o.id = other.entity_id
+    JOIN entities e ON e.id = coalesce(o.canonical_id, o.id)
+    WHERE mine.entity_id = ANY(CAST(:entity_ids AS text[])) AND mine.in_original
     GROUP BY e.id, e.name, e.type
     ORDER BY shared_articles DESC, e.name, e.id
     LIMIT :limit
@@ -38,18 +82,14 @@ _CO_OCCURRING = text(
 _PER_DAY = text(
     """
     SELECT day, count(*) AS article_count, count(*) FILTER (WHERE undated) AS undated_count FROM (
-        SELECT coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date) AS day,
+        SELECT DISTINCT ON (a.article_id) coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date) AS day,
                a.published_at IS NULL AS undated
         FROM article_entities ae JOIN articles a ON a.article_id = ae.article_id
-        WHERE ae.entity_id = :entity_id AND ae.in_original
+        WHERE ae.entity_id = ANY(CAST(:entity_ids AS text[])) AND ae.in_original
     ) AS days
     GROUP BY day ORDER BY day DESC LIMIT :limit
     """
 )
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_entities(
@@ -61,57 +101,63 @@ def list_entities(
     limit: int,
     after: tuple[Any, str] | None = None,
 ) -> list[RowMapping]:
-    """Up to ``limit`` entities whose canonical name starts with ``q`` (any case), after ``after``."""
+    """Up to ``limit`` root entities, after ``after``; with ``q``, those with a name or surface form
+    (theirs or a folded row's) having a word that starts with each word of ``q`` (any case)."""
     e = entities.c
-    conditions: list[ColumnElement[bool]] = []
+    count = e.group_article_count
+    conditions: list[ColumnElement[bool] | TextClause] = [e.canonical_id.is_(None)]
     if q is not None:
-        conditions.append(func.lower(e.name).like(_escape_like(q.lower()) + "%", escape="\\"))
+        conditions.append(_MATCHING_WORDS.bindparams(q=q))
     if entity_type is not None:
         conditions.append(e.type == entity_type)
     if sort == "-article_count":
-        position, order = tuple_(e.article_count, e.id), (e.article_count.desc(), e.id.desc())
+        position, order = tuple_(count, e.id), (count.desc(), e.id.desc())
         if after is not None:
             conditions.append(position < tuple_(after[0], after[1]))
     else:
         position, order = tuple_(e.name, e.id), (e.name.asc(), e.id.asc())
         if after is not None:
             conditions.append(position > tuple_(after[0], after[1]))
-    query = select(e.id, e.name, e.type, e.article_count).where(*conditions).order_by(*order).limit(limit)
+    query = select(e.id, e.name, e.type, count.label("article_count")).where(*conditions).order_by(*order).limit(limit)
     return list(conn.execute(query).mappings())
 
 
 @dataclass
 class EntityProfile:
-    fields: RowMapping
+    fields: dict[str, Any]
     co_occurring: list[RowMapping]
     per_day: list[RowMapping]
 
 
-def find_entity(conn: Connection, key: str) -> RowMapping | None:
-    """The entity with this id, else the one with this canonical name (any case; the most mentioned wins)."""
-    e = entities.c
-    columns = (e.id, e.name, e.type, e.aliases, e.article_count, e.first_seen_at)
-    row = conn.execute(select(*columns).where(e.id == key)).mappings().first()
-    if row is not None:
-        return row
-    exact_case_first = case((e.name == key, 0), else_=1)
-    return (
-        conn.execute(
-            select(*columns)
-            .where(func.lower(e.name) == key.lower())
-            .order_by(exact_case_first, e.article_count.desc(), e.id)
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
+_FIND_ENTITY_SQL = (
+    ROOTS_OF_VALUES_SQL
+    + """
+    SELECT t.id, t.name, t.type, r.group_article_count AS article_count, r.first_seen_at,
+           ARRAY(SELECT m.id FROM entities m WHERE m.id = t.id OR m.canonical_id = t.id ORDER BY m.id) AS member_ids,
+           ARRAY(
+               SELECT DISTINCT form
+               FROM entities m, unnest(m.aliases || CASE WHEN m.id = t.id THEN '{}' ELSE ARRAY[m.name] END) AS form
+               WHERE m.id = t.id OR m.canonical_id = t.id
+               ORDER BY form
+           ) AS aliases
+    FROM typed t JOIN entities r ON r.id = t.id
+    ORDER BY (t.name = (CAST(%(values)s AS text[]))[1]) DESC, r.group_article_count DESC, t.id
+    LIMIT 1
+"""
+)
+
+
+def find_entity(conn: Connection, key: str) -> dict[str, Any] | None:
+    """The root entity ``key`` names (id, name or surface form; several: the most mentioned), with its group."""
+    row = conn.exec_driver_sql(_FIND_ENTITY_SQL, {"values": [key], "type": None}).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def entity_profile(conn: Connection, key: str) -> EntityProfile | None:
     fields = find_entity(conn, key)
     if fields is None:
         return None
-    params = {"entity_id": fields["id"]}
+    params: dict[str, Sequence[str] | int] = {"entity_ids": fields["member_ids"]}
     co_occurring = list(conn.execute(_CO_OCCURRING, {**params, "limit": CO_OCCURRING_MAX}).mappings())
     per_day = list(conn.execute(_PER_DAY, {**params, "limit": PER_DAY_MAX_DAYS}).mappings())
     per_day.reverse()  # oldest first, as a chart reads
