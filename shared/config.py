@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     def rejected_dir(self) -> Path:
         return self.data_dir / "rejected"
 
+    @property
+    def quarantine_dir(self) -> Path:
+        """Files ingest failed on repeatedly, set aside with a reason file (``/health`` says so)."""
+        return self.data_dir / "quarantine"
+
     def require_kafka(self) -> str:
         """The bootstrap servers, or a clear error saying how to provide them."""
         if not self.kafka_bootstrap_servers:

@@ -17,6 +17,7 @@ from services.store.api.head import HeadAsGetMiddleware
 from services.store.api.observability import RequestMetricsMiddleware
 from services.store.api.routes import articles, dashboard, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
+from services.store.dashboard.sampler import Sampler
 from services.store.db.reader import ReadPool
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -72,5 +73,7 @@ def create_app(
     app.add_middleware(HeadAsGetMiddleware)  # added last: outermost, so the metrics count it as the GET it is
     for module in (health, articles, entities, stories, stats, metrics):
         app.include_router(module.router)
-    app.include_router(dashboard.make_router(settings))
+    # One sampler of every service's metrics: the dashboard charts it, /health reads ingest's quarantine.
+    app.state.sampler = Sampler(settings)
+    app.include_router(dashboard.make_router(settings, app.state.sampler))
     return app
