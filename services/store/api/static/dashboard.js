@@ -55,7 +55,7 @@
     const sign = minutes < 0 ? "-" : "+";
     const offset = "UTC" + sign + pad(Math.floor(Math.abs(minutes) / 60)) + ":" + pad(Math.abs(minutes) % 60);
     const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    return name ? name + ", " + offset : offset;
+    return name && name !== "UTC" && name !== "Etc/UTC" ? name + ", " + offset : offset;
   }
 
   function fmt(value, digits) {
