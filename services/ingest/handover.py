@@ -3,7 +3,7 @@
 ``newsflow ingest PATH --once`` and ``newsflow replay`` are short processes that nobody scrapes:
 what they publish would never reach the ingest throughput figures, although enrich and store
 count the same articles a moment later. So each one writes what its ``newsflow_ingest_*``
-counters (and its ingest dead letters) grew by since it last said so into a small file under
+counters, its messages sent per topic and its ingest dead letters grew by since it last said so into a small file under
 ``<data dir>/ingest/handover/``, and the long-running ingest service adds those increases to its
 own counters and deletes the file. Several replicas share a data dir: a file is taken by an atomic
 rename, so exactly one of them counts it. When no ingest service runs, the files wait (a few
@@ -26,7 +26,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
 from services.ingest import metrics
 from services.ingest.inbox import WORK_FILE_PREFIX
-from shared.metrics import DEAD_LETTERS
+from shared.metrics import DEAD_LETTERS, KAFKA_PRODUCED_BYTES, KAFKA_PRODUCED_MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def handover_dir(data_dir: Path) -> Path:
 
 def _counters() -> dict[str, Counter]:
     """Sample name -> counter, for every counter a one-shot command hands over."""
-    found: dict[str, Counter] = {_DEAD_LETTERS_SAMPLE: DEAD_LETTERS}
-    for value in vars(metrics).values():
+    found: dict[str, Counter] = {}
+    for value in [*vars(metrics).values(), DEAD_LETTERS, KAFKA_PRODUCED_MESSAGES, KAFKA_PRODUCED_BYTES]:
         if isinstance(value, Counter):
             for family in value.describe():
                 found[f"{family.name}_total"] = value
@@ -56,7 +56,7 @@ def _counters() -> dict[str, Counter]:
 def _handed_over(sample: str, labels: Mapping[str, str]) -> bool:
     if sample == _DEAD_LETTERS_SAMPLE:
         return labels.get("stage") == "ingest"
-    return sample.startswith("newsflow_ingest_") and sample.endswith("_total")
+    return sample.startswith(("newsflow_ingest_", "newsflow_kafka_produced_")) and sample.endswith("_total")
 
 
 class CountsWriter:
