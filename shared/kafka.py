@@ -18,7 +18,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.config import Settings
 from shared.events import ALL_TOPICS
-from shared.metrics import KAFKA_PRODUCED_BYTES, KAFKA_PRODUCED_MESSAGES
+from shared.metrics import KAFKA_PRODUCED_BYTES, KAFKA_PRODUCED_MESSAGES, init_labels
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ def make_producer(settings: Settings, *, client_id: str) -> KafkaProducer:
     ``acks="all"`` and idempotence are kafka-python's defaults today, but are set explicitly:
     the delivery guarantee must not change with a library upgrade.
     """
+    # Every topic's series exists from the start, so the first messages show as an increase.
+    for metric in (KAFKA_PRODUCED_MESSAGES, KAFKA_PRODUCED_BYTES):
+        init_labels(metric, [(topic,) for topic in ALL_TOPICS])
     return CountingProducer(
         bootstrap_servers=settings.require_kafka().split(","),
         client_id=client_id,
