@@ -79,6 +79,15 @@ def write_config(path: Path, targets_file: Path, postgres_exporter: str | None =
     )
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def start_postgres_exporter(binary: str, database_url: str, log: Path) -> Iterator[str]:
     """Debian's postgres_exporter on ``database_url``; yields its host:port."""
@@ -94,12 +103,7 @@ def start_postgres_exporter(binary: str, database_url: str, log: Path) -> Iterat
         assert wait_for_port("127.0.0.1", port, READY_TIMEOUT_SECONDS), f"postgres_exporter:\n{log.read_text()}"
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 @contextmanager
@@ -136,9 +140,4 @@ def start_prometheus(
             time.sleep(0.25)
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
