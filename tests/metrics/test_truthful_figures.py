@@ -15,8 +15,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import psycopg
@@ -100,7 +104,67 @@ def pipeline(seeded_stack: SeededStack) -> RunningPipeline:
     return seeded_stack.pipeline
 
 
-def test_a_replay_leaves_the_live_latency_and_counts_in_the_throughput(pipeline: RunningPipeline) -> None:
+@dataclass
+class HungReplica:
+    """A replica that hangs while it holds a file: its lock stays held, so nobody adopts the file.
+
+    A thread watches /health from the moment the file is placed and keeps what it saw first.
+    """
+
+    pipeline: RunningPipeline
+    lock: IO[str]
+    file: Path
+    placed_at: float = field(default_factory=time.monotonic)
+    degraded_after: float | None = None
+    status_code: int | None = None
+    last_health: dict[str, Any] | None = None
+    dashboard: dict[str, Any] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    watcher: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watcher = threading.Thread(target=self._watch, daemon=True)
+        self.watcher.start()
+
+    def age(self) -> float:
+        return time.monotonic() - self.placed_at
+
+    def _watch(self) -> None:
+        while not self.stop.is_set() and self.age() < HEALTH_DEGRADED_WITHIN_SECONDS * 2:
+            response = httpx.get(f"{self.pipeline.api}/health", timeout=10)
+            self.last_health, self.status_code = response.json(), response.status_code
+            if self.last_health["status"] == "degraded":
+                self.degraded_after = self.age()
+                self.dashboard = _dashboard(self.pipeline)
+                return
+            self.stop.wait(0.5)
+
+    def release(self) -> None:
+        self.stop.set()
+        self.lock.close()
+
+
+@pytest.fixture(scope="module")
+def hung_replica(seeded_stack: SeededStack) -> Iterator[HungReplica]:
+    """Started before the replay test, so the file gets stuck while the replay runs (no idle wait)."""
+    pipeline = seeded_stack.pipeline
+    assert httpx.get(f"{pipeline.api}/health").json()["status"] == "ok"
+    claims = pipeline.data_dir / "ingest" / "claims"
+    lock = (claims / "hung-replica.lock").open("a")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    (claims / "hung-replica").mkdir()
+    file = claims / "hung-replica" / "stuck.txt"
+    file.write_text(_article_text(3000))
+    hung = HungReplica(pipeline, lock, file)
+    try:
+        yield hung
+    finally:
+        hung.release()
+
+
+def test_a_replay_leaves_the_live_latency_and_counts_in_the_throughput(
+    pipeline: RunningPipeline, hung_replica: HungReplica
+) -> None:
     stored = httpx.get(f"{pipeline.api}/stats").json()["articles"]
 
     # A fresh drop: what the live p95 tile says about a file dropped now.
@@ -172,31 +236,24 @@ def test_a_replay_leaves_the_live_latency_and_counts_in_the_throughput(pipeline:
     )
 
 
-def test_a_file_stuck_in_the_claim_folders_degrades_health_and_shows_within_30_s(pipeline: RunningPipeline) -> None:
-    assert httpx.get(f"{pipeline.api}/health").json()["status"] == "ok"
-    claims = pipeline.data_dir / "ingest" / "claims"
-    # A replica that hangs while it holds a file: its lock stays held, so nobody adopts the file.
-    with (claims / "hung-replica.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        (claims / "hung-replica").mkdir()
-        (claims / "hung-replica" / "stuck.txt").write_text(_article_text(3000))
-        placed = time.monotonic()
-        while True:
-            health = httpx.get(f"{pipeline.api}/health")
-            if health.json()["status"] == "degraded":
-                break
-            assert time.monotonic() - placed < HEALTH_DEGRADED_WITHIN_SECONDS, health.json()
-            time.sleep(0.5)
-        seconds = time.monotonic() - placed
-        assert health.status_code == 200, "the API still serves"
-        assert "1 file(s) stuck" in health.json()["reason"], health.json()
-        data = _dashboard(pipeline)
-        assert any("stuck" in reason for reason in data["attention"]), data["attention"]
-        assert _tile(data["charts"]["stuck_files"]) == 1 and _tile(data["charts"]["claimed_files"]) == 1
-        print(f"/health degraded {seconds:.1f} s after the file got stuck")
+def test_a_file_stuck_in_the_claim_folders_degrades_health_and_shows_within_30_s(
+    pipeline: RunningPipeline, hung_replica: HungReplica
+) -> None:
+    hung_replica.watcher.join(timeout=max(0.0, HEALTH_DEGRADED_WITHIN_SECONDS + 5 - hung_replica.age()))
+    assert hung_replica.degraded_after is not None, f"/health never degraded: {hung_replica.last_health}"
+    assert hung_replica.degraded_after <= HEALTH_DEGRADED_WITHIN_SECONDS
+    health = hung_replica.last_health
+    assert health is not None and "1 file(s) stuck" in health["reason"], health
+    assert hung_replica.status_code == 200, "the API still serves"
+    data = hung_replica.dashboard
+    assert data is not None and any("stuck" in reason for reason in data["attention"]), data
+    assert _tile(data["charts"]["stuck_files"]) == 1 and _tile(data["charts"]["claimed_files"]) == 1
+    print(f"/health degraded {hung_replica.degraded_after:.1f} s after the file got stuck")
+
     # The replica's lock is gone: ingest adopts the file, publishes it, and all is well again.
+    hung_replica.release()
     deadline = time.monotonic() + 60
     while httpx.get(f"{pipeline.api}/health").json()["status"] != "ok":
         assert time.monotonic() < deadline, "health never came back once the file was finished"
         time.sleep(0.5)
-    assert not (claims / "hung-replica" / "stuck.txt").exists()
+    assert not hung_replica.file.exists()
