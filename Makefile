@@ -23,10 +23,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Debian tools some tests drive (promtool for the Prometheus config; prometheus and chromium for the
-# metrics and dashboard tests). Installed when missing and we are root with apt (as in CI);
-# elsewhere those tests skip and say why.
-SYSTEM_TOOLS := promtool:prometheus prometheus:prometheus chromium:chromium
+# Debian tools some tests drive (promtool for the Prometheus config and alert rules; prometheus,
+# its postgres exporter and chromium for the metrics and dashboard tests). Installed when missing
+# and we are root with apt (as in CI); elsewhere those tests skip and say why.
+SYSTEM_TOOLS := promtool:prometheus prometheus:prometheus prometheus-postgres-exporter:prometheus-postgres-exporter chromium:chromium
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

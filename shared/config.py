@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Where the store's /dashboard reads the other services' metrics (host:port, comma-separated)
     # when the data dir has no prometheus_targets.json (written by `newsflow run`).
     metrics_targets: CommaList = []
+    # A file claimed by ingest for longer than this is reported stuck: in ingest's metrics
+    # (newsflow_ingest_stuck_files), in the store's /health (degraded) and on /dashboard. A healthy
+    # claim lasts a second or two (a batch of 32 files is read, published and moved).
+    stuck_claim_seconds: float = Field(default=20.0, gt=0)
 
     # --- enrich ------------------------------------------------------------------------------
     # The NER model: "newsflow-ner" is the one shipped in services/enrich/entities/ner_model
@@ -117,6 +121,11 @@ class Settings(BaseSettings):
     @property
     def rejected_dir(self) -> Path:
         return self.data_dir / "rejected"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Files ingest failed on repeatedly, set aside with a reason file (``/health`` says so)."""
+        return self.data_dir / "quarantine"
 
     def require_kafka(self) -> str:
         """The bootstrap servers, or a clear error saying how to provide them."""

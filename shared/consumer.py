@@ -38,6 +38,7 @@ from shared.metrics import (
     CONSUMER_LAG,
     CONSUMER_MESSAGES,
     CONSUMER_REBALANCES,
+    KAFKA_CONSUMED_BYTES,
     init_consumer_metrics,
 )
 
@@ -131,7 +132,7 @@ class ConsumerLoop(Generic[EventT]):
         self._consumer: KafkaConsumer | None = None
         self._lag_refreshed_at = 0.0
         self._lag_partitions: set[tuple[str, str]] = set()
-        init_consumer_metrics(group_id, stage)
+        init_consumer_metrics(group_id, stage, topic)
 
     # ---------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -151,6 +152,8 @@ class ConsumerLoop(Generic[EventT]):
                     self.status.set("ok")
                 records = [r for batch in polled.values() for r in batch]
                 if records:
+                    fetched = sum(len(r.value or b"") + len(r.key or b"") for r in records)
+                    KAFKA_CONSUMED_BYTES.labels(self.group_id, self.topic).inc(fetched)
                     self._handle_records(consumer, records)
         finally:
             self.status.set("stopped")

@@ -28,6 +28,11 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
     "LAW",
 )
 Stage = Literal["ingest", "enrich", "store"]
+# How an article came to be published: dropped into the watched inbox (live), a one-shot
+# `newsflow ingest PATH --once` (backfill) or `newsflow replay` of the archive (replay). Latency
+# figures keep them apart: a replayed file's arrival may be days old.
+Origin = Literal["live", "backfill", "replay"]
+ORIGINS: tuple[Origin, ...] = ("live", "backfill", "replay")
 DuplicateKind = Literal["exact", "reprint"]
 
 
@@ -71,6 +76,10 @@ class RawArticle(Event):
     url: str | None = None
     received_at: datetime = Field(description="When ingest first saw the file.")
     ingested_at: datetime = Field(description="When ingest published the event.")
+    origin: Origin = Field(
+        default="live",
+        description="live (dropped into the watched inbox), backfill (ingest --once) or replay (newsflow replay).",
+    )
 
 
 class EntityRef(BaseModel):

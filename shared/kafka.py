@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -17,8 +18,19 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.config import Settings
 from shared.events import ALL_TOPICS
+from shared.metrics import KAFKA_PRODUCED_BYTES, KAFKA_PRODUCED_MESSAGES, init_labels
 
 log = logging.getLogger(__name__)
+
+
+class CountingProducer(KafkaProducer):
+    """A KafkaProducer that counts what it sends per topic (``newsflow_kafka_produced_*``)."""
+
+    def send(self, topic: str, value: Any = None, key: Any = None, *args: Any, **kwargs: Any) -> Any:
+        future = super().send(topic, value, key, *args, **kwargs)
+        KAFKA_PRODUCED_MESSAGES.labels(topic).inc()
+        KAFKA_PRODUCED_BYTES.labels(topic).inc(len(value or b"") + len(key or b""))
+        return future
 
 
 def make_producer(settings: Settings, *, client_id: str) -> KafkaProducer:
@@ -27,7 +39,10 @@ def make_producer(settings: Settings, *, client_id: str) -> KafkaProducer:
     ``acks="all"`` and idempotence are kafka-python's defaults today, but are set explicitly:
     the delivery guarantee must not change with a library upgrade.
     """
-    return KafkaProducer(
+    # Every topic's series exists from the start, so the first messages show as an increase.
+    for metric in (KAFKA_PRODUCED_MESSAGES, KAFKA_PRODUCED_BYTES):
+        init_labels(metric, [(topic,) for topic in ALL_TOPICS])
+    return CountingProducer(
         bootstrap_servers=settings.require_kafka().split(","),
         client_id=client_id,
         enable_idempotence=True,

@@ -45,6 +45,20 @@ DEAD_LETTERS = Counter(
     ["stage", "reason"],
 )
 
+# The broker's traffic as newsflow's clients see it, per topic: with any broker (the embedded one
+# has no exporter), and the same figures kafka_exporter or JMX would give for bytes in and out.
+KAFKA_PRODUCED_MESSAGES = Counter(
+    "newsflow_kafka_produced_messages_total", "Messages sent to the broker, by topic.", ["topic"]
+)
+KAFKA_PRODUCED_BYTES = Counter(
+    "newsflow_kafka_produced_bytes_total", "Bytes of message keys and values sent to the broker, by topic.", ["topic"]
+)
+KAFKA_CONSUMED_BYTES = Counter(
+    "newsflow_kafka_consumed_bytes_total",
+    "Bytes of message keys and values fetched from the broker, by consumer group and topic.",
+    ["group", "topic"],
+)
+
 CONSUMER_OUTCOMES = ("processed", "dead_lettered")
 CONSUMER_ERROR_KINDS = ("transient", "poison", "invalid_event", "commit_failed")
 # The reasons the consumer loop itself dead-letters with (handlers may add their own codes).
@@ -57,8 +71,10 @@ def init_labels(metric: MetricWrapperBase, label_sets: Iterable[Sequence[str]]) 
         metric.labels(*labels)
 
 
-def init_consumer_metrics(group: str, stage: str | None = None) -> None:
+def init_consumer_metrics(group: str, stage: str | None = None, topic: str | None = None) -> None:
     init_labels(CONSUMER_MESSAGES, [(group, outcome) for outcome in CONSUMER_OUTCOMES])
+    if topic is not None:
+        init_labels(KAFKA_CONSUMED_BYTES, [(group, topic)])
     init_labels(CONSUMER_ERRORS, [(group, kind) for kind in CONSUMER_ERROR_KINDS])
     init_labels(CONSUMER_REBALANCES, [(group,)])
     if stage is not None:

@@ -159,7 +159,7 @@ class Enricher:
         corrections = [
             _corrected(moved, now, stories.corrections.get(moved.article_id)) for moved in decided.corrections
         ]
-        _count(published, len(corrections))
+        _count(published, len(corrections), decided.new)
         story_metrics.record(stories)
         return EnrichResult(published, corrections)
 
@@ -189,10 +189,13 @@ def _corrected(moved: Regrouped, now: datetime, story: str | None) -> EnrichedAr
     return stored.model_copy(update={"duplicate": link, "story_id": story or stored.story_id, "enriched_at": now})
 
 
-def _count(published: list[EnrichedArticle], corrections: int) -> None:
+def _count(published: list[EnrichedArticle], corrections: int, new: frozenset[str]) -> None:
     metrics.ARTICLES.inc(len(published))
     metrics.CORRECTIONS.inc(corrections)
     for event in published:
+        if event.article.article_id not in new:
+            metrics.OUTCOME.labels("seen_before").inc()
+            continue
         if event.duplicate is None:
             outcome: metrics.Outcome = "original"
         else:

@@ -9,8 +9,10 @@ from prometheus_client import Counter, Histogram
 from shared.events import ENTITY_TYPES
 from shared.metrics import init_labels
 
-Outcome = Literal["original", "exact_duplicate", "reprint"]
-OUTCOMES: tuple[Outcome, ...] = ("original", "exact_duplicate", "reprint")
+# seen_before: an article the reprint index already held (a replay, a re-ingest of the same file,
+# a redelivery); its link was decided the first time, and its entities were counted then.
+Outcome = Literal["original", "exact_duplicate", "reprint", "seen_before"]
+OUTCOMES: tuple[Outcome, ...] = ("original", "exact_duplicate", "reprint", "seen_before")
 EntitySource = Literal["model", "copy"]
 ENTITY_SOURCES: tuple[EntitySource, ...] = ("model", "copy")
 
@@ -20,7 +22,12 @@ CORRECTIONS = Counter(
     "newsflow_enrich_corrections_total",
     "Earlier articles republished because their group got an earlier original.",
 )
-ENTITIES = Counter("newsflow_enrich_entities_total", "Entities tagged (one per article and entity).", ["type"])
+ENTITIES = Counter(
+    "newsflow_enrich_entities_total",
+    "Entity tags of articles enriched for the first time (one per article and entity; replays and redeliveries "
+    "of an article are not counted again).",
+    ["type"],
+)
 ENTITY_SOURCE = Counter(
     "newsflow_enrich_entity_source_total",
     "Articles by where their entities came from: tagged by the model, or taken from the article they copy.",

@@ -9,13 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.ingest.parsing.article import ParsedFile
-from shared.events import RawArticle, utcnow
+from shared.events import Origin, RawArticle, utcnow
 from shared.identity import article_id
 from shared.titles import derive_title
 
 
 def raw_articles(
-    parsed: ParsedFile, *, source_file: str, sha256: str, size_bytes: int, received_at: datetime
+    parsed: ParsedFile,
+    *,
+    source_file: str,
+    sha256: str,
+    size_bytes: int,
+    received_at: datetime,
+    origin: Origin = "live",
 ) -> list[RawArticle]:
     """One event per article of ``parsed``, the file named ``source_file`` (relative to the inbox)."""
     return [
@@ -38,6 +44,7 @@ def raw_articles(
             url=article.url,
             received_at=received_at,
             ingested_at=utcnow(),
+            origin=origin,
         )
         for part, article in parsed.articles
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from services.ingest.claim_watch import ClaimWatch
+from services.ingest.handover import start_applying
 from services.ingest.service import IngestService
 from shared.config import Settings
 from shared.kafka import ensure_topics
@@ -18,6 +20,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
     ensure_topics(settings)
     serve_metrics(settings.metrics_host, settings.ingest_metrics_port)
     service = IngestService(settings, stop)
+    ClaimWatch(service.claims.root, settings.stuck_claim_seconds).export()
+    # What `ingest --once` and `replay` published counts in this service's figures too.
+    start_applying(settings.data_dir, stop)
     try:
         service.run()
     finally:

@@ -40,6 +40,22 @@ INBOX_OLDEST_AGE_SECONDS = Gauge(
 CLAIMS_RECOVERED = Counter(
     "newsflow_ingest_claims_recovered_total", "Files taken over from a replica that stopped while holding them."
 )
+FILES_QUARANTINED = Gauge(
+    "newsflow_ingest_quarantined_files",
+    "Files set aside in quarantine/ after failing repeatedly; above 0 until a person moves them away.",
+)
+CLAIMED_FILES = Gauge(
+    "newsflow_ingest_claimed_files",
+    "Files claimed by an ingest replica of this data dir and not finished yet (published, rejected, quarantined).",
+)
+OLDEST_CLAIM_AGE_SECONDS = Gauge(
+    "newsflow_ingest_oldest_claim_age_seconds",
+    "How long the file claimed longest ago has been claimed (0 when none is); a stuck file makes it grow.",
+)
+STUCK_FILES = Gauge(
+    "newsflow_ingest_stuck_files",
+    "Claimed files held longer than NEWSFLOW_STUCK_CLAIM_SECONDS (the store's /health says degraded).",
+)
 PUBLISH_RETRIES = Counter(
     "newsflow_ingest_publish_retries_total", "Files left claimed for a later retry because the broker failed."
 )

@@ -40,6 +40,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from services.ingest.handover import CountsWriter
 from services.ingest.inbox import Candidate, scan_inbox
 from services.ingest.processor import Outcome
 from services.ingest.service import IngestService
@@ -119,6 +120,9 @@ def backfill(
         folder = staging
     policy = _policy(settings, sources)
     service = IngestService(settings.model_copy(update={"processed_policy": policy}), stop, inbox=folder)
+    service.processor.origin = "backfill"
+    # The running ingest service adds this run's counts to its own figures (throughput, rejects).
+    counts = CountsWriter(settings.data_dir)
     outcomes: list[Outcome] = []
     try:
         total = len(service.scan(only)) + len(service.claims.pending())
@@ -137,6 +141,7 @@ def backfill(
             with _warnings_above(progress.console):
                 while not stop.is_set():
                     service.run_cycle(only, outcomes)
+                    counts.flush()
                     if not service.scan(only) and not service.claims.pending():
                         break
                     if service._failures >= GIVE_UP_AFTER_FAILED_ROUNDS:
@@ -148,6 +153,7 @@ def backfill(
         # Counted before closing: the scan reads the ledger under the "keep" policy.
         unfinished = len(service.scan(only)) + len(service.claims.pending())
     finally:
+        counts.flush()
         service.close()
         if staging is not None:
             # The originals are untouched; copies not yet claimed are dropped (claimed ones stay

@@ -32,7 +32,7 @@ from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
 from shared.config import Settings
 from shared.dead_letter import publish_dead_letter
-from shared.events import TOPIC_RAW, DeadLetter, RawArticle, utcnow
+from shared.events import TOPIC_RAW, DeadLetter, Origin, RawArticle, utcnow
 from shared.identity import article_id, sha256_hex
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ class FileProcessor:
         self.inbox = inbox
         self.stop = stop
         self.received_at: dict[str, datetime] = {}
+        # Carried by every event; a one-shot backfill sets "backfill" (latency figures keep them apart).
+        self.origin: Origin = "live"
 
     def process(self, relpaths: list[str]) -> list[Outcome]:
         """Handle claimed files as one batch: all sends first, then all acks (one round trip)."""
@@ -131,6 +133,7 @@ class FileProcessor:
             sha256=sha256,
             size_bytes=len(data),
             received_at=self.received_at.get(relpath) or utcnow(),
+            origin=self.origin,
         )
         # Bytes seen earlier in this batch count too: a backfill sends a batch before any is recorded.
         duplicate = sha256 in batch_hashes or self.ledger.seen_bytes(sha256)

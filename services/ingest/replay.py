@@ -23,8 +23,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.ingest import metrics
 from services.ingest.archive import ArchivedFile, archived_files, sidecar_path
 from services.ingest.articles import raw_articles
+from services.ingest.handover import CountsWriter
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
 from services.ingest.processor import ACK_TIMEOUT_SECONDS
@@ -122,6 +124,8 @@ def replay_archive(settings: Settings, path: Path, *, console: Console | None = 
         return []
     ensure_topics(settings)
     producer = make_producer(settings, client_id="newsflow-replay")
+    # The running ingest service adds what the replay published to its throughput figures.
+    counts = CountsWriter(settings.data_dir)
     outcomes: list[ReplayOutcome] = []
     try:
         with Progress(
@@ -135,6 +139,7 @@ def replay_archive(settings: Settings, path: Path, *, console: Console | None = 
             for start in range(0, len(files), REPLAY_BATCH_FILES):
                 done, broker_failed = _replay_batch(settings, producer, files[start : start + REPLAY_BATCH_FILES])
                 outcomes += done
+                counts.flush()
                 progress.update(task, completed=len(outcomes))
                 if broker_failed:
                     # Without the broker every further file would fail the same way: stop here.
@@ -143,6 +148,7 @@ def replay_archive(settings: Settings, path: Path, *, console: Console | None = 
                     break
     finally:
         producer.close(timeout=_PRODUCER_CLOSE_SECONDS)
+        counts.flush()
     return outcomes
 
 
@@ -176,6 +182,9 @@ def _replay_batch(
         except KafkaError as exc:
             return _with_failure(outcomes, sent[number:], [], exc), True
         source_file = events[0].source_file
+        metrics.FILES_PUBLISHED.labels(events[0].content_type).inc()
+        metrics.ARTICLES_PUBLISHED.labels(events[0].content_type).inc(len(events))
+        metrics.BYTES_READ.inc(item.record.size_bytes if item.record else 0)
         log.info(
             "replayed",
             extra={
@@ -238,6 +247,7 @@ def _events_of(settings: Settings, item: ArchivedFile) -> list[RawArticle]:
         sha256=record.sha256,
         size_bytes=record.size_bytes,
         received_at=record.received_at,
+        origin="replay",
     )
 
 

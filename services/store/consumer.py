@@ -103,7 +103,11 @@ def make_article_handler(engine: Engine) -> Callable[[Sequence[Delivery[Enriched
         UPSERTS.labels("article_entities").inc(result.links)
         UNCHANGED.labels("articles").inc(result.unchanged)
         for event in result.stored:
-            END_TO_END_SECONDS.observe(max(0.0, (committed_at - event.article.received_at).total_seconds()))
+            # Timed once, when the article is first stored: a newer version of it (a reprint link
+            # corrected, a replay) is not a file arriving.
+            if event.article.article_id in result.inserted:
+                latency = max(0.0, (committed_at - event.article.received_at).total_seconds())
+                END_TO_END_SECONDS.labels(event.article.origin).observe(latency)
             log.info(
                 "article stored",
                 extra={

@@ -259,3 +259,25 @@ def test_compose_defaults_match_the_settings_defaults(monkeypatch: pytest.Monkey
     raw_env = stack.raw_compose()["x-newsflow"]["environment"]
     assert f"${{TOPIC_PARTITIONS:-{defaults.topic_partitions}}}" == raw_env["NEWSFLOW_TOPIC_PARTITIONS"]
     assert str(defaults.kafka_max_message_bytes) == str(raw_env["NEWSFLOW_KAFKA_MAX_MESSAGE_BYTES"])
+
+
+# --- resources -------------------------------------------------------------------------------------
+
+
+def _bytes(size: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    size = size.strip().lower().removesuffix("b")
+    return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size)
+
+
+@pytest.mark.parametrize("service", sorted(stack.services()))
+def test_every_service_has_a_memory_limit(service: str) -> None:
+    limits = stack.services()[service].get("deploy", {}).get("resources", {}).get("limits", {})
+    assert "memory" in limits, f"{service}: set deploy.resources.limits.memory"
+    assert 64 * 1024**2 <= _bytes(str(limits["memory"])) <= 4 * 1024**3, limits["memory"]
+
+
+def test_the_brokers_heap_fits_in_its_memory_limit() -> None:
+    kafka = stack.services()["kafka"]
+    heap = next(opt for opt in kafka["environment"]["KAFKA_HEAP_OPTS"].split() if opt.startswith("-Xmx"))
+    assert _bytes(heap.removeprefix("-Xmx")) <= _bytes(kafka["deploy"]["resources"]["limits"]["memory"]) * 0.75

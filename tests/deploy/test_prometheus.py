@@ -70,3 +70,41 @@ def test_promtool_accepts_the_config() -> None:
         [promtool, "check", "config", str(stack.PROMETHEUS_CONFIG)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Where the exporters listen (their images' defaults), and the job the dashboards and rules name.
+EXPORTERS = {"kafka": ("kafka-exporter", 9308), "postgres": ("postgres-exporter", 9187)}
+
+
+@pytest.mark.parametrize("job", sorted(EXPORTERS))
+def test_each_exporter_is_a_compose_service_prometheus_scrapes(job: str) -> None:
+    service, port = EXPORTERS[job]
+    targets = [target for sc in _jobs()[job]["static_configs"] for target in sc["targets"]]
+    assert targets == [f"{service}:{port}"]
+    assert service in stack.services()
+    image = stack.services()[service]["image"]
+    assert image.startswith(("quay.io/prometheuscommunity/postgres-exporter:", "danielqsj/kafka-exporter:"))
+    assert not image.endswith(":latest"), "a pinned version"
+
+
+def test_the_postgres_exporter_reaches_the_database_compose_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = stack.compose_env("postgres-exporter")
+    settings = stack.container_settings("store", monkeypatch)
+    url = str(settings.database_url)
+    assert url.endswith(f"@{env['DATA_SOURCE_URI'].split('?')[0]}")
+    assert f"//{env['DATA_SOURCE_USER']}:{env['DATA_SOURCE_PASS']}@" in url
+    assert stack.services()["postgres-exporter"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_kafka_exporter_reaches_the_broker_compose_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    command = stack.services()["kafka-exporter"]["command"]
+    settings = stack.container_settings("ingest", monkeypatch)
+    assert f"--kafka.server={settings.kafka_bootstrap_servers}" in command
+
+
+def test_newsflow_targets_get_the_labels_newsflow_run_gives() -> None:
+    for name, job in _jobs().items():
+        if not _dns_targets(job):
+            continue
+        labels = {rule["target_label"]: rule["source_labels"] for rule in job["relabel_configs"]}
+        assert labels == {"service": ["__meta_dns_name"], "replica": ["__address__"]}, name

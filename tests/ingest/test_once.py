@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -17,9 +18,11 @@ import pytest
 
 from services.embedded import free_port, wait_for_port
 from services.ingest.archive import archived_files
+from services.ingest.handover import handover_dir
 from services.ingest.metrics import CONTENT_TYPES
 from services.ingest.once import OnceSummary, backfill, run_once
 from services.ingest.parsing.errors import FILE_REASONS
+from services.ingest.replay import replay_archive
 from services.ingest.sources import SourceHandling
 from shared.config import Settings
 from tests.conftest import SEEDS_DIR, folder_snapshot
@@ -27,6 +30,7 @@ from tests.ingest.support import dead_letters, drop, raw_events, wait_for
 
 _METRICS_START_SECONDS = 20.0
 _STOP_SECONDS = 10.0
+_STUCK_AFTER_SECONDS = 2.0
 
 
 def _seed(prefix: str) -> Path:
@@ -61,6 +65,7 @@ def test_backfill_counts_published_duplicates_bad_records_and_rejections(
     assert summary.exit_code == 1
     assert not any(folder.iterdir()), "with --sources move every file was moved out of the folder"
     assert len(raw_events(ingest_settings)) == 5
+    assert {event.origin for event in raw_events(ingest_settings)} == {"backfill"}, "timed apart from live drops"
     assert {d.reason for d in dead_letters(ingest_settings)} == {"empty", "invalid_json", "unsupported_type"}
 
 
@@ -186,6 +191,7 @@ def ingest_process(ingest_settings: Settings, tmp_path: Path) -> Iterator[tuple[
         "NEWSFLOW_INGEST_METRICS_PORT": str(port),
         "NEWSFLOW_FILE_SETTLE_SECONDS": "0.2",
         "NEWSFLOW_INBOX_POLL_INTERVAL_SECONDS": "0.5",
+        "NEWSFLOW_STUCK_CLAIM_SECONDS": str(_STUCK_AFTER_SECONDS),
     }
     log_path = tmp_path / "ingest.log"
     with log_path.open("wb") as log:
@@ -244,3 +250,47 @@ def test_run_once_without_a_broker_says_how_to_give_one(tmp_path: Path, capsys: 
     assert run_once(settings, story) == 1
     assert "KAFKA_BOOTSTRAP_SERVERS is not set" in capsys.readouterr().err
     assert story.exists(), "the file was left where it was"
+
+
+def test_backfills_and_replays_count_in_the_running_services_throughput(
+    ingest_process: tuple[Settings, str], tmp_path: Path
+) -> None:
+    """Issue 25: the ingest throughput line stayed near 0 for `ingest --once` and `replay`."""
+    settings, url = ingest_process
+    first = _scrape(url)
+    folder = tmp_path / "backfill"
+    folder.mkdir()
+    for prefix in ("001", "002", "003"):
+        shutil.copy(_seed(prefix), folder / f"{prefix}.txt")
+    (folder / "empty.txt").write_bytes(b"")
+    # This test process is the one-shot command; the service process counts what it hands over.
+    backfill(settings, folder)
+    published = 'newsflow_ingest_articles_published_total{content_type="text"}'
+    wait_for(lambda: _scrape(url)[published] == first[published] + 3, "the backfill's articles to be counted")
+    counted = _scrape(url)
+    assert counted['newsflow_ingest_files_rejected_total{reason="empty"}'] == 1
+    assert counted["newsflow_ingest_files_seen_total"] == first["newsflow_ingest_files_seen_total"] + 4
+
+    replayed = replay_archive(settings, settings.processed_dir)
+    assert len(replayed) == 3
+    wait_for(lambda: _scrape(url)[published] == first[published] + 6, "the replay's articles to be counted")
+    assert not [p for p in handover_dir(settings.data_dir).iterdir() if not p.name.startswith(".")], "all taken"
+    assert {event.origin for event in raw_events(settings)} == {"backfill", "replay"}
+
+
+def test_a_file_stuck_in_a_hung_replicas_claim_folder_is_reported(ingest_process: tuple[Settings, str]) -> None:
+    """A replica that hangs holding a file (its lock held, so nobody adopts it): the file is in no backlog."""
+    settings, url = ingest_process
+    claims = settings.data_dir / "ingest" / "claims"
+    with (claims / "hung-replica.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        (claims / "hung-replica").mkdir()
+        (claims / "hung-replica" / "story.txt").write_text("Storm closes port\n\nThe port closed on Monday.\n")
+        wait_for(lambda: _scrape(url)["newsflow_ingest_claimed_files"] == 1, "the claimed file to be counted")
+        assert _scrape(url)["newsflow_ingest_inbox_backlog_files"] == 0, "it has left the inbox"
+        wait_for(lambda: _scrape(url)["newsflow_ingest_stuck_files"] == 1, "the file to be reported stuck")
+        assert _scrape(url)["newsflow_ingest_oldest_claim_age_seconds"] > _STUCK_AFTER_SECONDS
+    # The replica's lock is gone: the service adopts the file and publishes it.
+    wait_for(lambda: _scrape(url)["newsflow_ingest_claimed_files"] == 0, "the orphan to be adopted and finished")
+    assert _scrape(url)["newsflow_ingest_stuck_files"] == 0
+    assert _scrape(url)["newsflow_ingest_oldest_claim_age_seconds"] == 0

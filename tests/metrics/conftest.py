@@ -2,7 +2,10 @@
 
 Prometheus starts before the seeds are dropped so that every counter is seen increasing (a rate
 needs two samples on either side of the work). Without Debian's prometheus the stack still runs
-(the browser test needs no Prometheus) and the Prometheus test skips.
+(the browser test needs no Prometheus) and the Prometheus test skips. Debian's postgres_exporter,
+where installed (``make system-deps``), watches the pipeline's embedded Postgres, so the
+dashboard's Postgres panels are tested too; no kafka_exporter runs (Debian has none, and the
+embedded broker is Tansu), so the broker panels that read it are not.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.metrics.prometheus import RunningPrometheus, prometheus_binary, start_prometheus
+from tests.metrics.prometheus import (
+    RunningPrometheus,
+    postgres_exporter_binary,
+    prometheus_binary,
+    start_postgres_exporter,
+    start_prometheus,
+)
 from tests.stack import RunningPipeline, dump_logs, start_pipeline
 
 SEEDS_STORED_WITHIN_SECONDS = 60.0
@@ -29,6 +38,7 @@ class SeededStack:
     pipeline: RunningPipeline
     prometheus: RunningPrometheus | None
     seeds: int
+    postgres_exporter: str | None = None
 
 
 @pytest.fixture(scope="package")
@@ -38,8 +48,16 @@ def seeded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededSta
     with contextlib.ExitStack() as stack:
         pipeline = stack.enter_context(start_pipeline(workdir))
         prometheus = None
+        exporter = None
+        exporter_binary = postgres_exporter_binary()
+        if binary is not None and exporter_binary is not None:
+            url = pipeline.run_info()["database_url"]
+            url += ("&" if "?" in url else "?") + "sslmode=disable"
+            exporter = stack.enter_context(start_postgres_exporter(exporter_binary, url, workdir / "pg-exporter.log"))
         if binary is not None:
-            prometheus = stack.enter_context(start_prometheus(binary, workdir / "prometheus", pipeline.targets_file))
+            prometheus = stack.enter_context(
+                start_prometheus(binary, workdir / "prometheus", pipeline.targets_file, exporter)
+            )
             prometheus.wait_until(
                 'up{job="newsflow"} == 1', lambda result: len(result) == EXPECTED_TARGETS, TARGETS_UP_WITHIN_SECONDS
             )
@@ -51,4 +69,4 @@ def seeded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededSta
             raise
         if prometheus is not None:
             time.sleep(SCRAPES_AFTER_SEEDS_SECONDS)
-        yield SeededStack(pipeline, prometheus, seeds)
+        yield SeededStack(pipeline, prometheus, seeds, exporter)

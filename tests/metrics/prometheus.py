@@ -1,7 +1,8 @@
 """A real Prometheus (Debian's ``/usr/bin/prometheus``) scraping a running stack through its file_sd targets file.
 
 The config is what the README tells users to write, plus a 1 s scrape interval so a test sees
-data within seconds.
+data within seconds, the alert rules compose's Prometheus loads, and, where one runs, Debian's
+postgres_exporter on the pipeline's database (job ``postgres``, as in compose).
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ from typing import Any
 
 import httpx
 
-from services.embedded import free_port
+from services.embedded import free_port, wait_for_port
+from tests.conftest import REPO_ROOT
 
 SCRAPE_INTERVAL = "1s"
+RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 
 
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
+
+
+def postgres_exporter_binary() -> str | None:
+    return shutil.which("prometheus-postgres-exporter") or shutil.which("postgres_exporter")
 
 
 @dataclass
@@ -54,23 +61,58 @@ class RunningPrometheus:
         )
 
 
-def write_config(path: Path, targets_file: Path) -> None:
+def write_config(path: Path, targets_file: Path, postgres_exporter: str | None = None) -> None:
+    exporter = (
+        f'  - job_name: postgres\n    static_configs: [{{targets: ["{postgres_exporter}"]}}]\n'
+        if postgres_exporter
+        else ""
+    )
     path.write_text(
         "global:\n"
         f"  scrape_interval: {SCRAPE_INTERVAL}\n"
         f"  scrape_timeout: {SCRAPE_INTERVAL}\n"
         f"  evaluation_interval: {SCRAPE_INTERVAL}\n"
+        f'rule_files: ["{RULES}"]\n'
         "scrape_configs:\n"
         "  - job_name: newsflow\n"
-        f'    file_sd_configs: [{{files: ["{targets_file}"], refresh_interval: {SCRAPE_INTERVAL}}}]\n'
+        f'    file_sd_configs: [{{files: ["{targets_file}"], refresh_interval: {SCRAPE_INTERVAL}}}]\n' + exporter
     )
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
-def start_prometheus(binary: str, workdir: Path, targets_file: Path) -> Iterator[RunningPrometheus]:
+def start_postgres_exporter(binary: str, database_url: str, log: Path) -> Iterator[str]:
+    """Debian's postgres_exporter on ``database_url``; yields its host:port."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, f"--web.listen-address=127.0.0.1:{port}"],
+            env={"DATA_SOURCE_NAME": database_url, "PATH": "/usr/bin:/bin"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert wait_for_port("127.0.0.1", port, READY_TIMEOUT_SECONDS), f"postgres_exporter:\n{log.read_text()}"
+        yield f"127.0.0.1:{port}"
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def start_prometheus(
+    binary: str, workdir: Path, targets_file: Path, postgres_exporter: str | None = None
+) -> Iterator[RunningPrometheus]:
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    write_config(config, targets_file)
+    write_config(config, targets_file, postgres_exporter)
     port = free_port()
     log = workdir / "prometheus.log"
     with log.open("wb") as out:
@@ -98,9 +140,4 @@ def start_prometheus(binary: str, workdir: Path, targets_file: Path) -> Iterator
             time.sleep(0.25)
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)

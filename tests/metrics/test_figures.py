@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from services.store.dashboard.attention import pipeline_attention
 from services.store.dashboard.figures import build_charts, build_window_totals, histogram_quantile
 from services.store.dashboard.history import History, Snapshot
+from services.store.dashboard.keep import history_file
 from services.store.dashboard.readings import reduce_samples
-from services.store.dashboard.sampler import Sampler
+from services.store.dashboard.sampler import HISTORY_SECONDS, Sampler
 from services.store.dashboard.scrape import Scrape, parse_exposition
 from services.store.dashboard.targets import Target, discover_targets
 from shared.config import Settings
@@ -28,7 +30,9 @@ class FakeEndpoint:
         self.stored = Counter("newsflow_store_upserts_total", "", ["table"], registry=self.registry)
         self.outcome = Counter("newsflow_enrich_outcome_total", "", ["outcome"], registry=self.registry)
         self.backlog = Gauge("newsflow_ingest_inbox_backlog_files", "", registry=self.registry)
-        self.e2e = Histogram("newsflow_store_end_to_end_seconds", "", buckets=E2E_BUCKETS, registry=self.registry)
+        self.e2e = Histogram(
+            "newsflow_store_end_to_end_seconds", "", ["origin"], buckets=E2E_BUCKETS, registry=self.registry
+        )
         self.requests = Counter(
             "newsflow_store_api_requests_total", "", ["route", "method", "status"], registry=self.registry
         )
@@ -43,7 +47,8 @@ def test_a_reading_sums_the_series_it_charts_and_splits_by_label() -> None:
     store.stored.labels("entities").inc(40)
     store.outcome.labels("reprint").inc()
     store.backlog.set(7)
-    store.e2e.observe(0.7)
+    store.e2e.labels("live").observe(0.7)
+    store.e2e.labels("replay").observe(90)
     store.requests.labels("/articles", "GET", "200").inc(4)
     store.requests.labels("/articles", "GET", "500").inc()
     store.requests.labels("/health", "GET", "503").inc(9)
@@ -51,7 +56,8 @@ def test_a_reading_sums_the_series_it_charts_and_splits_by_label() -> None:
     assert reading["store.articles"] == 3, "only the articles table counts as stored articles"
     assert reading["outcome.reprint"] == 1
     assert reading["inbox.backlog"] == 7
-    assert reading["e2e.le.0.5"] == 0 and reading["e2e.le.1.0"] == 1 and reading["e2e.le.+Inf"] == 1
+    assert reading["e2e.le.0.5"] == 0 and reading["e2e.le.1.0"] == 1 and reading["e2e.le.+Inf"] == 1, "live only"
+    assert reading["e2e_catchup.le.5.0"] == 0 and reading["e2e_catchup.le.+Inf"] == 1, "a replay is timed apart"
     assert reading["api.requests"] == 14
     assert reading["api.errors"] == 1, "a 503 from the /health probe is not a failed request"
 
@@ -166,3 +172,83 @@ def test_the_sampler_reports_each_service_and_names_one_that_is_down(tmp_path: P
     assert by_address["127.0.0.1:1"].up and by_address["127.0.0.1:1"].service == "ingest", "told by its metrics"
     assert not by_address["127.0.0.1:2"].up and "refused" in (by_address["127.0.0.1:2"].error or "")
     assert math.isclose(charts.times_ms[1] - charts.times_ms[0], sampler.interval_seconds * 1000)
+
+
+def test_the_live_latency_is_not_moved_by_a_replay_of_old_files() -> None:
+    """Issue 25: after a replay the p95 tile read 87 s while fresh drops took 1.4 s."""
+    store = FakeEndpoint()
+    history = History(keep_seconds=600)
+    history.add(Snapshot(0, {"s": store.reading()}))
+    for _ in range(5):
+        store.e2e.labels("live").observe(1.4)
+    for _ in range(50):
+        store.e2e.labels("replay").observe(87)  # timed from the files' first arrival
+    history.add(Snapshot(5, {"s": store.reading()}))
+    charts = build_charts(history)
+    assert charts.latency_seconds["p95"][-1] is not None and charts.latency_seconds["p95"][-1] <= 2
+    assert charts.catchup_p95_seconds[-1] == 5.0, "the replay shows apart (beyond the last bound: 5 s here)"
+
+
+def test_the_reprint_rate_leaves_out_articles_seen_before() -> None:
+    history = History(keep_seconds=600)
+    history.add(Snapshot(0, {"e": {"outcome.original": 0, "outcome.reprint": 0, "outcome.seen_before": 0}}))
+    history.add(Snapshot(5, {"e": {"outcome.original": 3, "outcome.reprint": 1, "outcome.seen_before": 40}}))
+    assert build_charts(history).reprint_rate[-1] == pytest.approx(0.25)
+
+
+def test_stuck_and_quarantined_files_are_charted_and_need_attention(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, metrics_targets=["127.0.0.1:1"])
+    ingest = CollectorRegistry()
+    Gauge("newsflow_ingest_claimed_files", "", registry=ingest).set(3)
+    Gauge("newsflow_ingest_oldest_claim_age_seconds", "", registry=ingest).set(42)
+    Gauge("newsflow_ingest_stuck_files", "", registry=ingest).set(1)
+    Gauge("newsflow_ingest_quarantined_files", "", registry=ingest).set(2)
+    answer = Scrape(parse_exposition(generate_latest(ingest).decode()))
+    sampler = Sampler(settings, scrape_remote=lambda _address: answer)
+    sampler.sample_if_due()
+    charts, _, _ = sampler.view()
+    assert (charts.claimed_files, charts.oldest_claim_age_seconds) == ([3], [42])
+    assert (charts.stuck_files, charts.quarantined_files) == ([1], [2])
+    reasons = pipeline_attention(sampler)
+    assert len(reasons) == 2
+    assert "2 file(s) quarantined" in reasons[0]
+    assert "1 file(s) stuck" in reasons[1] and "42 s ago" in reasons[1]
+
+
+def test_the_history_is_kept_across_a_restart_of_the_store(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, metrics_targets=["127.0.0.1:1"])
+    ingest = CollectorRegistry()
+    published = Counter("newsflow_ingest_articles_published_total", "", registry=ingest)
+    now = [1000.0]
+
+    def scrape(_address: str) -> Scrape:
+        return Scrape(parse_exposition(generate_latest(ingest).decode()))
+
+    before = Sampler(settings, clock=lambda: now[0], scrape_remote=scrape)
+    for _ in range(4):
+        published.inc(10)
+        before.sample_if_due()
+        now[0] += before.interval_seconds
+    before.save()
+    assert before.history_kept and history_file(tmp_path).is_file()
+
+    now[0] += 60  # the store is down for a minute
+    after = Sampler(settings, clock=lambda: now[0], scrape_remote=scrape)
+    after.restore()
+    published.inc(10)
+    after.sample_if_due()
+    charts, _, _ = after.view()
+    assert len(charts.times_ms) == 5, "the four snapshots from before the restart, and the new one"
+    assert charts.throughput["ingest"][1:4] == [pytest.approx(2.0)] * 3
+
+    now[0] += HISTORY_SECONDS
+    much_later = Sampler(settings, clock=lambda: now[0])
+    much_later.restore()
+    assert not much_later.history.snapshots, "only what is inside the kept window comes back"
+
+
+def test_an_unwritable_data_dir_says_the_history_is_not_kept(tmp_path: Path) -> None:
+    sampler = Sampler(Settings(data_dir=tmp_path / "missing"))
+    sampler.sample_if_due()
+    sampler.save()
+    assert not sampler.history_kept

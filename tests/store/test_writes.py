@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from services.embedded import free_port
 from services.store.consumer import make_article_handler, make_dead_letter_handler
 from services.store.db.session import make_writer_engine
+from services.store.db.writes import upsert_articles
 from shared.config import Settings
 from shared.consumer import Delivery, RejectedEvent, TransientError
 from shared.events import TOPIC_DLQ, DeadLetter, EntityRef
@@ -236,3 +237,16 @@ def test_a_batch_larger_than_one_statement_can_carry(writer: Engine) -> None:
     make_article_handler(writer)(deliveries(events))
     assert _scalar(writer, "SELECT count(*) FROM article_entities") == 64 * 200
     assert _scalar(writer, "SELECT min(article_count) FROM entities") == 64
+
+
+def test_only_a_first_insert_counts_as_inserted(writer: Engine) -> None:
+    """End-to-end latency is timed once per article (issue 25): a newer version is no file arriving."""
+    original = by_prefix(seed_events())["002"]
+    newer = original.model_copy(update={"enriched_at": original.enriched_at + timedelta(minutes=5)})
+    with writer.begin() as conn:
+        first = upsert_articles(conn, [original])
+    with writer.begin() as conn:
+        second = upsert_articles(conn, [newer])
+    assert first.inserted == {original.article.article_id}
+    assert [event.article.article_id for event in second.stored] == [original.article.article_id]
+    assert second.inserted == set(), "a newer version updates the row: stored, not inserted"

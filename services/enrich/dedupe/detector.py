@@ -73,6 +73,8 @@ class DedupeResult:
 
     links: dict[str, DuplicateLink | None]
     corrections: list[Regrouped] = field(default_factory=list)
+    # The batch's articles the index did not hold yet (not a redelivery, replay or re-ingest).
+    new: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ class _BatchDecision:
                 stored = known[item.article_id]
                 self.links.setdefault(item.article_id, _Link(stored.root_id, stored.kind, stored.similarity))
             result[item.article_id] = self._duplicate(item.article_id)
-        return DedupeResult(result, corrections)
+        return DedupeResult(result, corrections, frozenset(fresh))
 
     def copy_sources(self, items: Sequence[DedupeItem]) -> dict[str, str]:
         """Decide in memory only: each copy's closest verified source (an indexed article is its own)."""

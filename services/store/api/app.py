@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 from services.store.api.errors import install_error_handlers
 from services.store.api.head import HeadAsGetMiddleware
 from services.store.api.observability import RequestMetricsMiddleware
-from services.store.api.routes import articles, dashboard, entities, health, metrics, stats, stories
+from services.store.api.routes import articles, dashboard, docs, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
+from services.store.dashboard.sampler import Sampler
 from services.store.db.reader import ReadPool
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -57,6 +58,9 @@ def create_app(
         version=API_VERSION,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # Served by routes.docs from files the app ships (FastAPI's own pages load from a CDN).
+        docs_url=None,
+        redoc_url=None,
         responses={503: {"model": ErrorMessage, "description": "The database is unavailable or too slow; retry."}},
     )
     app.state.engine = reader
@@ -70,7 +74,9 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(HeadAsGetMiddleware)  # added last: outermost, so the metrics count it as the GET it is
-    for module in (health, articles, entities, stories, stats, metrics):
+    for module in (health, articles, entities, stories, stats, metrics, docs):
         app.include_router(module.router)
-    app.include_router(dashboard.make_router(settings))
+    # One sampler of every service's metrics: the dashboard charts it, /health reads ingest's quarantine.
+    app.state.sampler = Sampler(settings)
+    app.include_router(dashboard.make_router(settings, app.state.sampler))
     return app

@@ -13,12 +13,22 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from services.store.dashboard.history import History, combined_gauges
-from services.store.dashboard.readings import Reading
+from services.store.dashboard.readings import (
+    CATCHUP_LATENCY,
+    CLAIMED,
+    LIVE_LATENCY,
+    OLDEST_CLAIM_AGE,
+    QUARANTINED,
+    STUCK,
+    Reading,
+)
 
 RATE_WINDOW_SECONDS = 30.0
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 STAGE_COUNTERS = {"ingest": "ingest.articles", "enrich": "enrich.articles", "store": "store.articles"}
 REPRINT_OUTCOMES = ("outcome.reprint", "outcome.exact_duplicate")
+# Articles decided for the first time; "seen_before" (replays, redeliveries) says nothing of reprints.
+DECIDED_OUTCOMES = ("outcome.original", *REPRINT_OUTCOMES)
 
 Series = list[float | None]
 
@@ -29,10 +39,16 @@ class Charts(BaseModel):
     window_seconds: float
     times_ms: list[int]
     throughput: dict[str, Series]
+    # Files dropped into the inbox (live) only; backfills' and replays' p95 apart.
     latency_seconds: dict[str, Series]
+    catchup_p95_seconds: Series
     lag: dict[str, Series]
     inbox_backlog_files: Series
     inbox_oldest_age_seconds: Series
+    claimed_files: Series
+    oldest_claim_age_seconds: Series
+    stuck_files: Series
+    quarantined_files: Series
     reprint_rate: Series
     api_requests_per_second: Series
     api_errors_per_second: Series
@@ -43,7 +59,6 @@ class WindowTotals(BaseModel):
     """Counter increases over the whole kept history (bar charts)."""
 
     seconds: float
-    rejects_by_reason: dict[str, float]
     entities_by_type: dict[str, float]
     outcomes: dict[str, float]
     dead_letters_by_stage: dict[str, float]
@@ -88,9 +103,14 @@ def build_charts(history: History, window_seconds: float = RATE_WINDOW_SECONDS) 
         times_ms=[int(snapshot.at * 1000) for snapshot in snapshots],
         throughput={stage: [] for stage in STAGE_COUNTERS},
         latency_seconds={name: [] for name in QUANTILES},
+        catchup_p95_seconds=[],
         lag={key.split(".", 1)[1]: [] for key in _keys(gauges, "lag")},
         inbox_backlog_files=[],
         inbox_oldest_age_seconds=[],
+        claimed_files=[],
+        oldest_claim_age_seconds=[],
+        stuck_files=[],
+        quarantined_files=[],
         reprint_rate=[],
         api_requests_per_second=[],
         api_errors_per_second=[],
@@ -108,12 +128,19 @@ def build_charts(history: History, window_seconds: float = RATE_WINDOW_SECONDS) 
             charts.throughput[stage].append(rate(key))
         for name, quantile in QUANTILES.items():
             charts.latency_seconds[name].append(
-                None if increases is None else histogram_quantile(quantile, increases, "e2e.le")
+                None if increases is None else histogram_quantile(quantile, increases, LIVE_LATENCY)
             )
+        charts.catchup_p95_seconds.append(
+            None if increases is None else histogram_quantile(0.95, increases, CATCHUP_LATENCY)
+        )
         for group, values in charts.lag.items():
             values.append(gauges[index].get(f"lag.{group}"))
         charts.inbox_backlog_files.append(gauges[index].get("inbox.backlog"))
         charts.inbox_oldest_age_seconds.append(gauges[index].get("inbox.oldest_age"))
+        charts.claimed_files.append(gauges[index].get(CLAIMED))
+        charts.oldest_claim_age_seconds.append(gauges[index].get(OLDEST_CLAIM_AGE))
+        charts.stuck_files.append(gauges[index].get(STUCK))
+        charts.quarantined_files.append(gauges[index].get(QUARANTINED))
         charts.reprint_rate.append(_reprint_rate(increases))
         charts.api_requests_per_second.append(rate("api.requests"))
         charts.api_errors_per_second.append(rate("api.errors"))
@@ -124,7 +151,7 @@ def build_charts(history: History, window_seconds: float = RATE_WINDOW_SECONDS) 
 def _reprint_rate(increases: Reading | None) -> float | None:
     if increases is None:
         return None
-    articles = sum(value for key, value in increases.items() if key.startswith("outcome."))
+    articles = sum(increases.get(key, 0.0) for key in DECIDED_OUTCOMES)
     if articles <= 0:
         return None
     return sum(increases.get(key, 0.0) for key in REPRINT_OUTCOMES) / articles
@@ -132,7 +159,7 @@ def _reprint_rate(increases: Reading | None) -> float | None:
 
 def build_window_totals(history: History) -> WindowTotals:
     if not history.snapshots:
-        return WindowTotals(seconds=0, rejects_by_reason={}, entities_by_type={}, outcomes={}, dead_letters_by_stage={})
+        return WindowTotals(seconds=0, entities_by_type={}, outcomes={}, dead_letters_by_stage={})
     last = len(history.snapshots) - 1
     increases = history.increase(0, last)
     # Keys seen in any reading are listed even at 0, so the bars keep their places.
@@ -143,7 +170,6 @@ def build_window_totals(history: History) -> WindowTotals:
 
     return WindowTotals(
         seconds=history.snapshots[last].at - history.snapshots[0].at,
-        rejects_by_reason=split("rejects"),
         entities_by_type=split("entities"),
         outcomes=split("outcome"),
         dead_letters_by_stage=split("dead_letters"),

@@ -40,6 +40,21 @@ def _label_is(name: str, value: str) -> LabelFilter:
     return lambda labels: labels.get(name) == value
 
 
+def _label_in(name: str, values: frozenset[str]) -> LabelFilter:
+    return lambda labels: labels.get(name) in values
+
+
+# Files ingest set aside after failing on them repeatedly.
+QUARANTINED = "inbox.quarantined"
+# Files held in ingest's claim folders, for how long, and how many longer than its stuck threshold.
+CLAIMED = "inbox.claimed"
+OLDEST_CLAIM_AGE = "inbox.claim_age"
+STUCK = "inbox.stuck"
+# End-to-end latency of files dropped into the inbox, and of one-shot commands' files apart:
+# a replayed file is timed from its first arrival, days ago maybe.
+LIVE_LATENCY = "e2e.le"
+CATCHUP_LATENCY = "e2e_catchup.le"
+
 # /health answers 503 while the store is starting; that is its job (a probe), not a failed request.
 PROBE_ROUTES = frozenset({"/health"})
 
@@ -55,17 +70,31 @@ SPECS: tuple[SeriesSpec, ...] = (
     SeriesSpec("store.articles", "newsflow_store_upserts_total", "counter", where=_label_is("table", "articles")),
     SeriesSpec("outcome", "newsflow_enrich_outcome_total", "counter", by="outcome"),
     SeriesSpec("entities", "newsflow_enrich_entities_total", "counter", by="type"),
-    SeriesSpec("rejects", "newsflow_ingest_files_rejected_total", "counter", by="reason"),
     SeriesSpec("dead_letters", "newsflow_dead_letters_total", "counter", by="stage"),
     SeriesSpec("consumer_errors", "newsflow_consumer_errors_total", "counter"),
     SeriesSpec("api.requests", "newsflow_store_api_requests_total", "counter"),
     SeriesSpec("api.errors", "newsflow_store_api_requests_total", "counter", where=_server_error),
     SeriesSpec("api.le", "newsflow_store_api_request_seconds_bucket", "counter", by="le"),
-    SeriesSpec("e2e.le", "newsflow_store_end_to_end_seconds_bucket", "counter", by="le"),
+    SeriesSpec(
+        LIVE_LATENCY, "newsflow_store_end_to_end_seconds_bucket", "counter", by="le", where=_label_is("origin", "live")
+    ),
+    SeriesSpec(
+        CATCHUP_LATENCY,
+        "newsflow_store_end_to_end_seconds_bucket",
+        "counter",
+        by="le",
+        where=_label_in("origin", frozenset({"backfill", "replay"})),
+    ),
     SeriesSpec("lag", "newsflow_consumer_lag_messages", "gauge_sum", by="group"),
     # Every ingest replica watches the same inbox: the backlog is theirs in common, not a sum.
     SeriesSpec("inbox.backlog", "newsflow_ingest_inbox_backlog_files", "gauge_max"),
     SeriesSpec("inbox.oldest_age", "newsflow_ingest_inbox_oldest_file_age_seconds", "gauge_max"),
+    # Replicas share the quarantine folder too; /health reads this one (see Sampler.latest).
+    SeriesSpec(QUARANTINED, "newsflow_ingest_quarantined_files", "gauge_max"),
+    # Every replica measures the whole claims root (all replicas' folders): the max, not a sum.
+    SeriesSpec(CLAIMED, "newsflow_ingest_claimed_files", "gauge_max"),
+    SeriesSpec(OLDEST_CLAIM_AGE, "newsflow_ingest_oldest_claim_age_seconds", "gauge_max"),
+    SeriesSpec(STUCK, "newsflow_ingest_stuck_files", "gauge_max"),
 )
 _BY_SAMPLE: dict[str, list[SeriesSpec]] = {}
 for _spec in SPECS:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from services.store.dashboard.figures import Charts, WindowTotals, build_charts, build_window_totals
 from services.store.dashboard.history import History, Snapshot
+from services.store.dashboard.keep import history_file, load_snapshots, save_snapshots
 from services.store.dashboard.readings import Reading, infer_service, reduce_samples
 from services.store.dashboard.scrape import Scrape, scrape_http, scrape_self
 from services.store.dashboard.targets import SELF, discover_targets
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_INTERVAL_SECONDS = 5.0
 HISTORY_SECONDS = 15 * 60.0
+# How often the kept history is written to the data dir (and when the sampler stops).
+SAVE_INTERVAL_SECONDS = 60.0
 _THREAD_JOIN_SECONDS = 5.0
 SELF_ENDPOINT = "self"
 
@@ -59,6 +62,10 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.history_path = history_file(settings.data_dir)
+        # Whether the history survives a restart (the data dir exists and takes the file).
+        self.history_kept = False
+        self._saved_at = 0.0
 
     def sample_if_due(self) -> None:
         """Take a sample unless the last one is recent (several viewers share the samples)."""
@@ -85,6 +92,14 @@ class Sampler:
         self.history.add(Snapshot(self._clock(), readings))
         self.statuses = statuses
 
+    def latest(self, key: str) -> float | None:
+        """The highest value of a gauge ``key`` in the last sample (None when no endpoint reported it)."""
+        with self._lock:
+            if not self.history.snapshots:
+                return None
+            values = [r[key] for r in self.history.snapshots[-1].readings.values() if key in r]
+        return max(values) if values else None
+
     def view(self) -> tuple[Charts, WindowTotals, list[EndpointStatus]]:
         """The figures of the kept history, computed while no sample is being added."""
         with self._lock:
@@ -92,6 +107,7 @@ class Sampler:
 
     # --- background ---------------------------------------------------------------------------
     def start(self) -> None:
+        self.restore()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="dashboard-sampler", daemon=True)
         self._thread.start()
@@ -101,11 +117,28 @@ class Sampler:
         if self._thread is not None:
             self._thread.join(timeout=_THREAD_JOIN_SECONDS)
             self._thread = None
+        self.save()
+
+    def restore(self) -> None:
+        """Take back the history saved by the previous run (what is still inside the kept window)."""
+        with self._lock:
+            if self.history.snapshots:
+                return
+            for snapshot in load_snapshots(self.history_path, self._clock() - self.history.keep_seconds):
+                self.history.add(snapshot)
+
+    def save(self) -> None:
+        with self._lock:
+            snapshots = list(self.history.snapshots)
+        self.history_kept = save_snapshots(self.history_path, snapshots)
+        self._saved_at = self._clock()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.sample_if_due()
+                if self._clock() - self._saved_at >= SAVE_INTERVAL_SECONDS:
+                    self.save()
             except Exception:  # a failed sample must not end sampling; the next one may work
                 log.exception("dashboard sample failed")
             self._stop.wait(self.interval_seconds)

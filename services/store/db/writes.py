@@ -57,6 +57,10 @@ _REPLACEABLE_COLUMNS = (
     "entity_ids",
 )
 
+# In an upsert's RETURNING: true for a row the statement inserted, false for one it updated
+# (an updated row version carries the updating transaction's id in xmax).
+_INSERTED: ColumnElement[bool] = literal_column("(xmax = 0)").label("inserted")
+
 _MERGED_ALIASES: ColumnElement[list[str]] = literal_column(
     "ARRAY(SELECT DISTINCT unnest(entities.aliases || excluded.aliases) ORDER BY 1)"
 )
@@ -85,6 +89,8 @@ class ArticleWriteResult:
     """What one batch changed: ``stored`` articles are new or newer versions; ``unchanged`` events changed nothing."""
 
     stored: list[EnrichedArticle] = field(default_factory=list)
+    # The ids of ``stored`` articles that had no row before (first stored, not a newer version).
+    inserted: set[str] = field(default_factory=set)
     unchanged: int = 0
     entities: int = 0
     links: int = 0
@@ -174,11 +180,15 @@ def upsert_articles(conn: Connection, events: Sequence[EnrichedArticle]) -> Arti
         },
         # Strictly newer only: a redelivery (same enriched_at) or a late older version is a no-op.
         where=articles.c.enriched_at < insert.excluded.enriched_at,
-    ).returning(articles.c.article_id, articles.c.ingested_at)
+    ).returning(articles.c.article_id, articles.c.ingested_at, _INSERTED)
     # The stored ingest time (a newer version keeps the first one), which the links carry too.
     merged = {event.article.article_id: merged_entities(event.entities) for event in batch}
     rows = [article_row(event, merged[event.article.article_id]) for event in batch]
-    ingested_at = {row.article_id: row.ingested_at for row in conn.execute(upsert, rows)}
+    ingested_at: dict[str, Any] = {}
+    for row in conn.execute(upsert, rows):
+        ingested_at[row.article_id] = row.ingested_at
+        if row.inserted:
+            result.inserted.add(row.article_id)
     result.stored = [event for event in batch if event.article.article_id in ingested_at]
     # Every event that did not become a stored version: redeliveries, in-batch copies, stale versions.
     result.unchanged = len(events) - len(result.stored)

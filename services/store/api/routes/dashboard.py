@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from services.store.dashboard.attention import pipeline_attention
 from services.store.dashboard.figures import Charts, WindowTotals
 from services.store.dashboard.queries import (
     TOP_ENTITIES_SINCE_HOURS,
@@ -34,7 +35,7 @@ from services.store.dashboard.queries import (
     top_entities,
 )
 from services.store.dashboard.sampler import Sampler
-from services.store.db.queries.stats import totals
+from services.store.db.queries.stats import rejected_files_by_reason, totals
 from shared.config import Settings
 from shared.events import utcnow
 
@@ -63,6 +64,8 @@ class ArchiveTotals(BaseModel):
     reprints: int
     entities: int
     rejected_files: int
+    # The same rejected files by reason (a file whose bad records had two reasons is under both).
+    rejected_by_reason: dict[str, int] = {}
     dead_letters: int
     last_stored_at: datetime | None
 
@@ -79,12 +82,16 @@ class DashboardData(BaseModel):
     top_entities_hours: int
     top_stories: list[TopStory] = []
     top_stories_hours: int = TOP_STORIES_SINCE_HOURS
+    # What needs a person although every service runs (stuck or quarantined files): /health says the same.
+    attention: list[str] = []
+    # Whether the charts' history survives a restart of the store (kept in the data dir).
+    history_kept: bool = False
     database_error: str | None = None
 
 
-def make_router(settings: Settings) -> APIRouter:
+def make_router(settings: Settings, sampler: Sampler | None = None) -> APIRouter:
     """The dashboard's routes, with a sampler that runs for as long as the app does."""
-    sampler = Sampler(settings)
+    sampler = sampler or Sampler(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -125,6 +132,8 @@ def make_router(settings: Settings) -> APIRouter:
             latest_articles=[],
             top_entities=[],
             top_entities_hours=TOP_ENTITIES_SINCE_HOURS,
+            attention=pipeline_attention(sampler),
+            history_kept=sampler.history_kept,
         )
         engine: Engine = request.app.state.engine
         try:
@@ -136,6 +145,7 @@ def make_router(settings: Settings) -> APIRouter:
                     reprints=t["articles"] - t["originals"],
                     entities=t["entities"],
                     rejected_files=t["rejected_files"],
+                    rejected_by_reason=rejected_files_by_reason(conn),
                     dead_letters=t["dead_letters"],
                     last_stored_at=t["last_stored_at"],
                 )

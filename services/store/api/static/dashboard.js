@@ -34,8 +34,28 @@
   };
   Chart.register(emptyNotice);
 
+  // 24-hour ISO 8601 times in the browser's time zone, whatever its locale would print.
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
   function clock(ms) {
-    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const d = new Date(ms);
+    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+
+  function isoDateTime(value) {
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) return "–";
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + clock(d.getTime());
+  }
+
+  function zoneName() {
+    const minutes = -new Date().getTimezoneOffset();
+    const sign = minutes < 0 ? "-" : "+";
+    const offset = "UTC" + sign + pad(Math.floor(Math.abs(minutes) / 60)) + ":" + pad(Math.abs(minutes) % 60);
+    const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return name && name !== "UTC" && name !== "Etc/UTC" ? name + ", " + offset : offset;
   }
 
   function fmt(value, digits) {
@@ -66,21 +86,30 @@
         elements: { point: { radius: 0, hitRadius: 6 }, line: { borderWidth: 2, tension: 0.2 } },
         interaction: { mode: "index", intersect: false },
         // Legend in the order the series are given, whatever their drawing order.
-        plugins: { legend: { position: "bottom", labels: { boxWidth: 12, sort: (a, b) => a.datasetIndex - b.datasetIndex } } },
+        // Line-shaped legend keys (dashed where the line is): a box of a thick or dashed border reads as garbage.
+        plugins: {
+          legend: {
+            position: "bottom",
+            labels: { usePointStyle: true, pointStyle: "line", boxWidth: 24, sort: (a, b) => a.datasetIndex - b.datasetIndex },
+          },
+        },
         scales: Object.assign({ x: { type: "linear", ticks: { maxTicksLimit: 6, callback: (v) => clock(v) }, grid: { display: false } } }, yAxes),
         emptyText: (extra && extra.emptyText) || "no data yet",
       },
     });
   }
 
-  function barChart(id, emptyText) {
+  function barChart(id, unit, emptyText) {
     charts[id] = new Chart(document.getElementById(id), {
       type: "bar",
-      data: { labels: [], datasets: [{ data: [], backgroundColor: PALETTE }] },
+      data: { labels: [], datasets: [{ label: unit, data: [], backgroundColor: PALETTE }] },
       options: {
         indexAxis: "y",
         plugins: { legend: { display: false } },
-        scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { grid: { display: false } } },
+        scales: {
+          x: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: unit } },
+          y: { grid: { display: false } },
+        },
         emptyText: emptyText,
       },
     });
@@ -160,7 +189,7 @@
       title.appendChild(file);
       cell(row, a.source || "–");
       cell(row, a.published_at || "–", "when");
-      cell(row, new Date(a.ingested_at).toLocaleString(), "when");
+      cell(row, isoDateTime(a.ingested_at), "when");
       cell(row, String(a.entity_count), "num");
       const status = cell(row, "");
       if (a.duplicate_of) tag(status, a.duplicate_kind === "exact" ? "duplicate" : "reprint", "reprint");
@@ -216,7 +245,15 @@
     document.getElementById("kpi-entities").textContent = archive ? fmt(archive.entities) : "–";
     document.getElementById("kpi-rejected").textContent = archive ? fmt(archive.rejected_files) : "–";
     document.getElementById("kpi-dead-letters").textContent = archive ? fmt(archive.dead_letters) : "–";
-    document.getElementById("kpi-backlog").textContent = fmt(lastValue(c.inbox_backlog_files));
+    const inbox = lastValue(c.inbox_backlog_files);
+    const claimed = lastValue(c.claimed_files);
+    document.getElementById("kpi-backlog").textContent =
+      inbox === null && claimed === null ? "–" : fmt((inbox || 0) + (claimed || 0));
+    const stuck = lastValue(c.stuck_files);
+    const quarantined = lastValue(c.quarantined_files);
+    document.getElementById("kpi-stuck").textContent =
+      stuck === null && quarantined === null ? "–" : fmt(stuck || 0) + " · " + fmt(quarantined || 0);
+    document.getElementById("kpi-stuck-tile").classList.toggle("alert", (stuck || 0) + (quarantined || 0) > 0);
     document.getElementById("kpi-latency").textContent = seconds(lastValue(c.latency_seconds.p95));
 
     // In a healthy pipeline the three stages run level: decreasing widths keep overlapping lines visible.
@@ -229,11 +266,16 @@
       { label: "p50", values: c.latency_seconds.p50 },
       { label: "p95", values: c.latency_seconds.p95 },
       { label: "p99", values: c.latency_seconds.p99 },
+      { label: "backfill & replay p95", values: c.catchup_p95_seconds, color: "#94a3b8", dash: [4, 3] },
     ]);
     setLines("chart-lag", t, Object.entries(c.lag).map(([group, values]) => ({ label: group, values })));
     setLines("chart-backlog", t, [
-      { label: "files waiting", values: c.inbox_backlog_files },
-      { label: "oldest file age (s)", values: c.inbox_oldest_age_seconds, axis: "y2", dash: [4, 3] },
+      { label: "in the inbox", values: c.inbox_backlog_files },
+      { label: "claimed by ingest", values: c.claimed_files },
+      { label: "stuck", values: c.stuck_files, color: "#dc2626" },
+      { label: "quarantined", values: c.quarantined_files, color: "#7c3aed" },
+      { label: "oldest in inbox (s)", values: c.inbox_oldest_age_seconds, axis: "y2", dash: [4, 3] },
+      { label: "oldest claim (s)", values: c.oldest_claim_age_seconds, axis: "y2", dash: [1, 3], color: "#475569" },
     ]);
     setLines("chart-reprints", t, [
       { label: "reprints + duplicates (%)", values: c.reprint_rate.map((v) => (v === null ? null : v * 100)) },
@@ -243,12 +285,25 @@
       { label: "5xx / s (probes left out)", values: c.api_errors_per_second, color: "#dc2626" },
       { label: "p95 latency (ms)", values: c.api_p95_seconds.map((v) => (v === null ? null : v * 1000)), axis: "y2", dash: [4, 3] },
     ]);
-    setBars("chart-rejects", data.window.rejects_by_reason);
+    setBars("chart-rejects", archive ? archive.rejected_by_reason : {});
     setBars("chart-entities", data.window.entities_by_type);
-    const windowText = duration(data.window.seconds);
-    document.getElementById("window-rejects").textContent = windowText;
-    document.getElementById("window-entities").textContent = windowText;
+    document.getElementById("window-entities").textContent =
+      "tags in articles enriched for the first time (one per article and entity; replays not counted again) · " +
+      duration(data.window.seconds);
     document.getElementById("rate-window").textContent = fmt(c.window_seconds);
+    document.getElementById("history-note").textContent = data.history_kept
+      ? "This history is kept across restarts of the store (in its data dir)."
+      : "This history starts afresh when the store restarts (its data dir cannot keep it).";
+    document.getElementById("time-zone").textContent = zoneName();
+
+    const attention = document.getElementById("attention");
+    const reasons = data.attention || [];
+    attention.hidden = reasons.length === 0;
+    attention.replaceChildren(...reasons.map((reason) => {
+      const line = document.createElement("p");
+      line.textContent = "Needs attention — " + reason;
+      return line;
+    }));
 
     renderArticles(data.latest_articles);
     renderEntities(data.top_entities, data.top_entities_hours);
@@ -278,7 +333,7 @@
     }
   }
 
-  lineChart("chart-throughput", "per second");
+  lineChart("chart-throughput", "articles / s");
   lineChart("chart-latency", "seconds", { emptyText: "no article stored in the window" });
   lineChart("chart-lag", "messages");
   lineChart("chart-backlog", "files", {
@@ -286,10 +341,10 @@
   });
   lineChart("chart-reprints", "%", { emptyText: "no article enriched in the window" });
   charts["chart-reprints"].options.scales.y.suggestedMax = 100;
-  lineChart("chart-api", "per second", {
+  lineChart("chart-api", "requests / s", {
     scales: { y2: { position: "right", beginAtZero: true, title: { display: true, text: "ms" }, grid: { display: false } } },
   });
-  barChart("chart-rejects", "no rejected files");
-  barChart("chart-entities", "no entities tagged");
+  barChart("chart-rejects", "files", "no rejected files");
+  barChart("chart-entities", "tags", "no entities tagged");
   poll();
 })();

@@ -24,6 +24,14 @@ _TOTALS = text(
     """
 )
 
+# Counted as rejected_files above is: distinct files (name and content hash) of the ingest stage.
+_REJECTED_FILES_BY_REASON = text(
+    """
+    SELECT reason, count(DISTINCT coalesce(source_file, '') || ':' || coalesce(sha256, '')) AS files
+    FROM dead_letters WHERE stage = 'ingest' GROUP BY reason ORDER BY files DESC, reason
+    """
+)
+
 _DEAD_LETTERS_BY_REASON = text(
     "SELECT stage, reason, count(*) AS count FROM dead_letters GROUP BY stage, reason ORDER BY stage, reason"
 )
@@ -31,6 +39,11 @@ _DEAD_LETTERS_BY_REASON = text(
 
 def totals(conn: Connection) -> RowMapping:
     return conn.execute(_TOTALS).mappings().one()
+
+
+def rejected_files_by_reason(conn: Connection) -> dict[str, int]:
+    """The files ``totals()`` counts as rejected, by reason (the dashboard's chart beside that tile)."""
+    return {row.reason: int(row.files) for row in conn.execute(_REJECTED_FILES_BY_REASON)}
 
 
 def dead_letters_by_reason(conn: Connection) -> list[RowMapping]:
