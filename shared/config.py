@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # A file must keep the same size and mtime this long before it is read (slow writers, NFS).
     file_settle_seconds: float = 0.5
     inbox_poll_interval_seconds: float = 2.0
+    # A file with more than one name (a hard link) may be a link to a file kept elsewhere: refused
+    # unless this is set (tools that link files in on purpose).
+    allow_hard_links: bool = False
 
     # --- Kafka -------------------------------------------------------------------------------
     topic_partitions: int = 6
@@ -114,6 +117,11 @@ class Settings(BaseSettings):
     @property
     def rejected_dir(self) -> Path:
         return self.data_dir / "rejected"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Files ingest failed on repeatedly, set aside with a reason file (``/health`` says so)."""
+        return self.data_dir / "quarantine"
 
     def require_kafka(self) -> str:
         """The bootstrap servers, or a clear error saying how to provide them."""

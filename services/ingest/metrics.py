@@ -40,6 +40,10 @@ INBOX_OLDEST_AGE_SECONDS = Gauge(
 CLAIMS_RECOVERED = Counter(
     "newsflow_ingest_claims_recovered_total", "Files taken over from a replica that stopped while holding them."
 )
+FILES_QUARANTINED = Gauge(
+    "newsflow_ingest_quarantined_files",
+    "Files set aside in quarantine/ after failing repeatedly; above 0 until a person moves them away.",
+)
 PUBLISH_RETRIES = Counter(
     "newsflow_ingest_publish_retries_total", "Files left claimed for a later retry because the broker failed."
 )
