@@ -1,10 +1,20 @@
-"""Tagging a batch of articles: one ``nlp.pipe`` call over title + body, then per-article rules."""
+"""Tagging a batch of articles: one ``nlp.pipe`` call over title + body, then per-article rules.
+
+spaCy refuses a text over ``nlp.max_length`` (1,000,000 characters; its models need about 1 GB
+of memory per 100,000 characters at once), but its limit is per call, not per article: a long
+article (a speech transcript, a report) is tagged in pieces of at most ``PIECE_CHARS``, cut at
+paragraph, line or sentence ends, a few at a time (spaCy's memory grows with the characters it
+tags at once), and the pieces' documents are joined back into one whose offsets are the article's.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from services.enrich.entities.canonical import canonical_entities
 from services.enrich.entities.casing import restore_case
@@ -14,6 +24,12 @@ from shared.events import EntityRef, RawArticle
 # Title and body are tagged as one text so names link across them ("Asif" in the headline is
 # the "Khawaja Asif" of the body); a blank line keeps the headline a sentence of its own.
 TITLE_SEPARATOR = "\n\n"
+# Longest text handed to spaCy in one piece (nearly every article is one piece), and how many pieces
+# of one long text are tagged at once: about as many characters as a batch of ordinary articles.
+PIECE_CHARS: Final = 25_000
+LONG_TEXT_BATCH_PIECES: Final = 4
+# Where a piece may end, best first: after a blank line, a line break, a sentence, any space.
+_CUTS: Final = (re.compile(r"\n\s*\n\s*"), re.compile(r"\n\s*"), re.compile(r"[.!?]\s+"), re.compile(r"\s+"))
 
 
 def article_text(article: RawArticle) -> str:
@@ -31,9 +47,41 @@ class EntityTagger:
 
     def mentions(self, texts: Sequence[str]) -> list[list[Mention]]:
         """Mentions per text: the model's spans, trimmed, then propagated within the text."""
-        docs = self.nlp.pipe((restore_case(t) for t in texts), batch_size=self.batch_size)
+        docs = self._docs([restore_case(t) for t in texts])
         return [propagate(text, model_mentions(doc, text)) for text, doc in zip(texts, docs, strict=True)]
+
+    def _docs(self, texts: list[str]) -> list[Doc]:
+        """One tagged Doc per text, whatever its length (long texts are tagged in pieces and joined)."""
+        short = [i for i, text in enumerate(texts) if len(text) <= PIECE_CHARS]
+        tagged = self.nlp.pipe((texts[i] for i in short), batch_size=self.batch_size)
+        docs: dict[int, Doc] = dict(zip(short, tagged, strict=True))
+        for i, text in enumerate(texts):
+            if i not in docs:
+                # A few pieces at a time: spaCy's memory grows with the characters of one batch.
+                pieces = self.nlp.pipe(split_pieces(text, PIECE_CHARS), batch_size=LONG_TEXT_BATCH_PIECES)
+                # No space is added between pieces: each ends where the next begins, so offsets stay the text's.
+                docs[i] = Doc.from_docs(list(pieces), ensure_whitespace=False)
+        return [docs[i] for i in range(len(texts))]
 
     def tag(self, articles: Sequence[RawArticle]) -> list[list[EntityRef]]:
         texts = [article_text(a) for a in articles]
         return [canonical_entities(text, found) for text, found in zip(texts, self.mentions(texts), strict=True)]
+
+
+def split_pieces(text: str, limit: int) -> list[str]:
+    """``text`` as consecutive pieces of at most ``limit`` characters, cut at the best break near the end."""
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        end = start + limit
+        window_start = start + limit // 2
+        cut = end  # no break in the second half of the window: a hard cut
+        for pattern in _CUTS:
+            breaks = [m.end() for m in pattern.finditer(text, window_start, end)]
+            if breaks:
+                cut = breaks[-1]
+                break
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces

@@ -16,6 +16,7 @@ from services.store.api.errors import install_error_handlers
 from services.store.api.observability import RequestMetricsMiddleware
 from services.store.api.routes import articles, dashboard, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
+from services.store.dashboard.sampler import Sampler
 from services.store.db.reader import ReadPool
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -69,5 +70,7 @@ def create_app(
     app.add_middleware(RequestMetricsMiddleware)
     for module in (health, articles, entities, stories, stats, metrics):
         app.include_router(module.router)
-    app.include_router(dashboard.make_router(settings))
+    # One sampler of every service's metrics: the dashboard charts it, /health reads ingest's quarantine.
+    app.state.sampler = Sampler(settings)
+    app.include_router(dashboard.make_router(settings, app.state.sampler))
     return app

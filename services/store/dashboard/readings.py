@@ -40,6 +40,9 @@ def _label_is(name: str, value: str) -> LabelFilter:
     return lambda labels: labels.get(name) == value
 
 
+# Files ingest set aside after failing on them repeatedly.
+QUARANTINED = "inbox.quarantined"
+
 # /health answers 503 while the store is starting; that is its job (a probe), not a failed request.
 PROBE_ROUTES = frozenset({"/health"})
 
@@ -66,6 +69,8 @@ SPECS: tuple[SeriesSpec, ...] = (
     # Every ingest replica watches the same inbox: the backlog is theirs in common, not a sum.
     SeriesSpec("inbox.backlog", "newsflow_ingest_inbox_backlog_files", "gauge_max"),
     SeriesSpec("inbox.oldest_age", "newsflow_ingest_inbox_oldest_file_age_seconds", "gauge_max"),
+    # Replicas share the quarantine folder too; /health reads this one (see Sampler.latest).
+    SeriesSpec(QUARANTINED, "newsflow_ingest_quarantined_files", "gauge_max"),
 )
 _BY_SAMPLE: dict[str, list[SeriesSpec]] = {}
 for _spec in SPECS:

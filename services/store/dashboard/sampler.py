@@ -85,6 +85,14 @@ class Sampler:
         self.history.add(Snapshot(self._clock(), readings))
         self.statuses = statuses
 
+    def latest(self, key: str) -> float | None:
+        """The highest value of a gauge ``key`` in the last sample (None when no endpoint reported it)."""
+        with self._lock:
+            if not self.history.snapshots:
+                return None
+            values = [r[key] for r in self.history.snapshots[-1].readings.values() if key in r]
+        return max(values) if values else None
+
     def view(self) -> tuple[Charts, WindowTotals, list[EndpointStatus]]:
         """The figures of the kept history, computed while no sample is being added."""
         with self._lock:

@@ -82,9 +82,9 @@ class DashboardData(BaseModel):
     database_error: str | None = None
 
 
-def make_router(settings: Settings) -> APIRouter:
+def make_router(settings: Settings, sampler: Sampler | None = None) -> APIRouter:
     """The dashboard's routes, with a sampler that runs for as long as the app does."""
-    sampler = Sampler(settings)
+    sampler = sampler or Sampler(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

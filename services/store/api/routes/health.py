@@ -1,4 +1,10 @@
-"""``/health``: 200 when the database answers and the consumers run; 503 ``degraded`` with the reason otherwise."""
+"""``/health``: 200 when the database answers and the consumers run; 503 ``degraded`` with the reason otherwise.
+
+Some things need a person without stopping the API: a file ingest set aside in ``quarantine/``
+(read from ingest's metrics by the dashboard's sampler, so it works wherever the dashboard finds
+ingest). Then ``status`` is ``degraded`` with the reason, and the answer stays 200: a bad file
+dropped in the inbox must not take the API out of a load balancer.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from fastapi.responses import JSONResponse
 from services.store.api.deps import ConsumerStatuses
 from services.store.api.probe import probe_of
 from services.store.api.schemas import ComponentHealth, Health
+from services.store.dashboard.readings import QUARANTINED
+from services.store.dashboard.sampler import Sampler
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -43,6 +51,20 @@ def health_route(request: Request, consumers: ConsumerStatuses) -> Health | JSON
         if problem:
             problems.append(problem)
     if not problems:
+        attention = _needs_attention(request)
+        if attention:
+            return Health(status="degraded", reason="; ".join(attention), database=database, consumers=reported)
         return Health(status="ok", database=database, consumers=reported)
     body = Health(status="degraded", reason="; ".join(problems), database=database, consumers=reported)
     return JSONResponse(status_code=503, content=body.model_dump(mode="json"))
+
+
+def _needs_attention(request: Request) -> list[str]:
+    sampler: Sampler | None = getattr(request.app.state, "sampler", None)
+    quarantined = sampler.latest(QUARANTINED) if sampler is not None else None
+    if not quarantined:
+        return []
+    return [
+        f"ingest: {quarantined:.0f} file(s) quarantined after failing repeatedly; see quarantine/ in the data dir "
+        "(each beside a .error.json saying why)"
+    ]
