@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_file_bytes: int = 10 * 1024 * 1024
     # A file must keep the same size and mtime this long before it is read (slow writers, NFS).
     file_settle_seconds: float = 0.5
+    # A file written in the inbox itself (not renamed into it) must stay closed and unchanged this
+    # long: its writer may reopen it to append. Renaming a finished file in skips the wait.
+    file_append_grace_seconds: float = 5.0
     inbox_poll_interval_seconds: float = 2.0
     # A file with more than one name (a hard link) may be a link to a file kept elsewhere: refused
     # unless this is set (tools that link files in on purpose).
@@ -63,7 +66,9 @@ class Settings(BaseSettings):
     # Lower than kafka-python's defaults so a group joins in ~3 s instead of ~23 s.
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
-    kafka_max_poll_interval_ms: int = 300_000
+    # One batch may hold a 10 MB article, which enrich tags for minutes (spaCy, ~45,000 characters a
+    # CPU second): a consumer busy that long must not be taken for dead and its batch redone forever.
+    kafka_max_poll_interval_ms: int = 1_800_000
     kafka_poll_timeout_ms: int = 200
     kafka_max_poll_records: int = 64
     kafka_request_timeout_ms: int = 30_000
@@ -72,6 +77,8 @@ class Settings(BaseSettings):
     # --- store / API -------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Keys the read API and /dashboard accept (X-API-Key header or ?api_key=); empty: no key needed.
+    api_keys: CommaList = Field(default=[], repr=False)
     db_retry_max_seconds: float = 30.0
     # A write that waits longer than this (a stalled server, a held lock) fails and is retried.
     db_statement_timeout_ms: int = 15_000
@@ -100,7 +107,7 @@ class Settings(BaseSettings):
     # --- logging -----------------------------------------------------------------------------
     log_level: LogLevel = "INFO"
 
-    @field_validator("include_globs", "exclude_globs", "metrics_targets", mode="before")
+    @field_validator("include_globs", "exclude_globs", "metrics_targets", "api_keys", mode="before")
     @classmethod
     def _split_globs(cls, value: object) -> object:
         # Allow NEWSFLOW_EXCLUDE_GLOBS="*.tmp,*.part" besides a JSON list.

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+from kafka.producer.future import FutureRecordMetadata
 
 from services.ingest import metrics
 from services.ingest.archive import ArchiveRecord, write_sidecar
@@ -40,12 +41,13 @@ from services.ingest.parsing.article import ParsedFile, RecordError
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
 from shared.config import Settings
-from shared.dead_letter import publish_dead_letter
+from shared.dead_letter import dead_letter_acknowledged, publish_dead_letter, send_dead_letter
 from shared.events import TOPIC_RAW, DeadLetter, RawArticle, utcnow
 from shared.identity import article_id, sha256_hex
 from shared.text import escape_surrogates
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long to wait for the broker to acknowledge a file's articles before retrying it later.
 ACK_TIMEOUT_SECONDS: Final = 30.0
@@ -82,6 +84,19 @@ class _Claimed:
     source: str
     claim_key: str
     path: Path
+
+
+@dataclass(frozen=True)
+class _Rejecting:
+    """A file whose dead letter is on its way; once acknowledged it moves as ``finish`` says."""
+
+    relpath: str
+    source: str
+    claim_key: str
+    path: Path
+    letter: DeadLetter
+    future: FutureRecordMetadata
+    finish: dict[str, Any]
 
 
 @dataclass
@@ -158,23 +173,24 @@ class FileProcessor:
         return outcomes
 
     def _process_batch(self, batch: list[_Claimed]) -> list[Outcome]:
-        """Read and parse every file, then send them all, then wait for all acks (one round trip).
+        """Read and parse every file, then send all their events and dead letters, then wait for all acks.
 
         Parsing comes first so that a file that makes the process die does so before anything of
-        its batch is sent: no other file is published twice because of it.
+        its batch is sent: no other file is published twice because of it. Sending everything
+        before waiting makes the batch one round trip to the broker, rejections included.
         """
         outcomes: list[Outcome] = []
         prepared: list[_InFlight] = []
+        refused: list[tuple[_Claimed, Rejection]] = []
         batch_hashes: set[str] = set()
         for claimed in batch:
             self.ledger.begin_attempt(claimed.claim_key, claimed.source)
             try:
                 prepared.append(self._prepare(claimed, batch_hashes))
             except Rejection as rejection:
-                outcomes.append(self._reject_guarded(claimed.relpath, claimed.path, claimed.claim_key, rejection))
+                refused.append((claimed, rejection))
             except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _internal_error logs it
-                internal = self._internal_error(claimed.source, exc)
-                outcomes.append(self._reject_guarded(claimed.relpath, claimed.path, claimed.claim_key, internal))
+                refused.append((claimed, self._internal_error(claimed.source, exc)))
         in_flight: list[_InFlight] = []
         for item in prepared:
             try:
@@ -187,6 +203,14 @@ class FileProcessor:
             except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _internal_error logs it
                 internal = self._internal_error(item.source, exc)
                 outcomes.append(self._reject_guarded(item.relpath, item.path, item.claim_key, internal))
+        rejecting: list[_Rejecting] = []
+        for claimed, refusal in refused:
+            send = partial(self._send_rejection, claimed.relpath, claimed.path, claimed.claim_key, refusal)
+            sent = self._guarded(claimed.relpath, claimed.claim_key, send)
+            if isinstance(sent, _Rejecting):
+                rejecting.append(sent)
+            else:
+                outcomes.append(sent)
         for item in in_flight:
             try:
                 outcomes.append(self._finish(item))
@@ -197,6 +221,8 @@ class FileProcessor:
                 else:
                     internal = self._internal_error(item.source, exc)
                     outcomes.append(self._reject_guarded(item.relpath, item.path, item.claim_key, internal))
+        for pending in rejecting:
+            outcomes.append(self._guarded(pending.relpath, pending.claim_key, partial(self._finish_rejection, pending)))
         return outcomes
 
     # --- reading and sending -------------------------------------------------------------------
@@ -440,8 +466,8 @@ class FileProcessor:
     def _reject_guarded(self, relpath: str, path: Path, claim_key: str, rejection: Rejection) -> Outcome:
         return self._guarded(relpath, claim_key, partial(self._reject, relpath, path, claim_key, rejection))
 
-    def _guarded(self, relpath: str, claim_key: str, action: Callable[[], Outcome]) -> Outcome:
-        """``action()``, or a "failed" outcome when even that raises (the file stays claimed)."""
+    def _guarded(self, relpath: str, claim_key: str, action: Callable[[], T]) -> T | Outcome:
+        """``action()``, or a "retry" or "failed" outcome when even that raises (the file stays claimed)."""
         try:
             return action()
         except KafkaError as exc:
@@ -460,18 +486,25 @@ class FileProcessor:
         details: dict[str, Any] | None = None,
     ) -> Outcome:
         """Dead-letter the file, then move it to ``folder`` (rejected/) beside a reason file."""
+        rejecting = self._send_rejection(relpath, path, claim_key, rejection, folder=folder, details=details)
+        return self._finish_rejection(rejecting)
+
+    def _send_rejection(
+        self,
+        relpath: str,
+        path: Path,
+        claim_key: str,
+        rejection: Rejection,
+        *,
+        folder: Path | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> _Rejecting:
+        """Send the file's dead letter (not waiting for the broker) and describe where the file goes."""
         source = display_name(relpath)
         sha256, size = _identify(path)
-        publish_dead_letter(
-            self.producer,
-            DeadLetter(
-                stage="ingest",
-                reason=rejection.reason,
-                message=rejection.message,
-                source_file=source,
-                sha256=sha256,
-            ),
-        )  # a KafkaError leaves the file claimed until its dead letter lands
+        letter = DeadLetter(
+            stage="ingest", reason=rejection.reason, message=rejection.message, source_file=source, sha256=sha256
+        )
         reason_record: dict[str, Any] = {
             "file": source,
             "reason": rejection.reason,
@@ -487,13 +520,22 @@ class FileProcessor:
             "folder": str(folder or self.settings.rejected_dir),
             "reason_record": reason_record,
         }
-        self.ledger.acknowledge(claim_key, source, finish)
-        self._move_rejected(relpath, path, claim_key, finish)
+        future = send_dead_letter(self.producer, letter)
+        return _Rejecting(relpath, source, claim_key, path, letter, future, finish)
+
+    def _finish_rejection(self, rejecting: _Rejecting) -> Outcome:
+        """Once the broker acknowledged the dead letter: remember that, then move the file with its reason."""
+        # A KafkaError here leaves the file claimed until its dead letter lands.
+        self._wait_ack(rejecting.future)
+        dead_letter_acknowledged(rejecting.letter)
+        self.ledger.acknowledge(rejecting.claim_key, rejecting.source, rejecting.finish)
+        self._move_rejected(rejecting.relpath, rejecting.path, rejecting.claim_key, rejecting.finish)
+        reason, message = rejecting.letter.reason, rejecting.letter.message
         log.warning(
-            "file quarantined" if rejection.reason == "quarantined" else "file rejected",
-            extra={"source_file": source, "reason": rejection.reason, "detail": rejection.message},
+            "file quarantined" if reason == "quarantined" else "file rejected",
+            extra={"source_file": rejecting.source, "reason": reason, "detail": message},
         )
-        return Outcome(relpath, "rejected", reason=rejection.reason)
+        return Outcome(rejecting.relpath, "rejected", reason=reason)
 
     def _move_rejected(self, relpath: str, path: Path, claim_key: str, finish: dict[str, Any]) -> None:
         reason_record = finish["reason_record"]

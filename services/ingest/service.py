@@ -23,7 +23,7 @@ from services.ingest.names import display_name
 from services.ingest.processor import FileProcessor, Outcome
 from services.ingest.quarantine import count_quarantined
 from services.ingest.settle import SettleTracker
-from services.ingest.watcher import InboxWatcher
+from services.ingest.watcher import InboxWatcher, WriteActivity
 from shared.config import Settings
 from shared.events import utcnow
 from shared.kafka import make_producer
@@ -63,7 +63,12 @@ class IngestService:
         self.processor = FileProcessor(
             settings, producer=self.producer, claims=self.claims, ledger=self.ledger, inbox=self.inbox, stop=stop
         )
-        self.tracker = SettleTracker(settings.file_settle_seconds)
+        self.activity = WriteActivity()
+        self.tracker = SettleTracker(
+            settings.file_settle_seconds,
+            append_grace_seconds=settings.file_append_grace_seconds,
+            activity=self.activity,
+        )
         self.wake = threading.Event()
         self._orphans_checked_at = 0.0
         self._quarantine_counted_at = 0.0
@@ -86,7 +91,9 @@ class IngestService:
     # ---------------------------------------------------------------------------------------
     def run(self) -> None:
         """Backfill the inbox, then follow it until ``stop`` is set."""
-        watcher = InboxWatcher(self.inbox, recursive=self.settings.inbox_recursive, wake=self.wake, stop=self.stop)
+        watcher = InboxWatcher(
+            self.inbox, recursive=self.settings.inbox_recursive, wake=self.wake, stop=self.stop, activity=self.activity
+        )
         watcher.start()
         log.info("ingest started", extra={"inbox": str(self.inbox), "replica": self.replica_id})
         while not self.stop.is_set():

@@ -20,13 +20,16 @@ import pytest
 
 from services.ingest import metrics, processor
 from services.ingest.archive import read_sidecar
+from services.ingest.inbox import Candidate
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.gz import MAX_MEMBERS, gunzip_limited
 from services.ingest.processor import MAX_ATTEMPTS, FileProcessor
 from services.ingest.service import IngestService
+from services.ingest.settle import SettleTracker
+from services.ingest.watcher import WriteActivity
 from shared.config import Settings
 from shared.events import RawArticle
-from tests.ingest.support import dead_letters, raw_events, start
+from tests.ingest.support import dead_letters, drop, raw_events, start
 
 ARTICLE = b"T\n\nThe mayor said the plan passed.\n"
 # What the issue allows for each input: stored or rejected with a reason within this long.
@@ -42,7 +45,8 @@ def running(ingest_settings: Settings) -> Iterator[tuple[Settings, threading.Thr
 
 
 def _write(inbox: Path, name: str | bytes, data: bytes) -> None:
-    """Write in place, as the issue's one-liners do (``open(name, 'w').write(...)``)."""
+    """Write in place, as the issue's one-liners do (``open(name, 'w').write(...)``): such a file waits
+    for the append grace (5 s) before it is read; the files dropped after them are renamed in."""
     path = os.path.join(os.fsencode(inbox), name if isinstance(name, bytes) else os.fsencode(name))
     with open(path, "wb") as handle:
         handle.write(data)
@@ -82,7 +86,7 @@ def test_long_names_are_archived_under_a_stored_name_and_keep_their_own(
     _write(settings.inbox, long_name, ARTICLE)
     _write(settings.inbox, long_empty, b"")
     _wait(lambda: not any(settings.inbox.iterdir()), "both long names handled")
-    _write(settings.inbox, "after.txt", ARTICLE)
+    drop(settings.inbox / "after.txt", ARTICLE)
     _wait(lambda: "after.txt" in _by_source(settings), "a later file to flow")
 
     published = _by_source(settings)
@@ -187,15 +191,15 @@ def test_an_unexpected_error_on_one_file_rejects_it_and_the_others_flow(
     _, thread, stop = start(settings)
     try:
         for number in range(3):
-            _write(settings.inbox, f"before-{number}.txt", ARTICLE)
+            drop(settings.inbox / f"before-{number}.txt", ARTICLE)
         _write(settings.inbox, "trigger.txt", ARTICLE)
         _write(settings.inbox, "stuck.txt", b"")
         for number in range(3):
-            _write(settings.inbox, f"after-{number}.txt", ARTICLE)
+            drop(settings.inbox / f"after-{number}.txt", ARTICLE)
         _wait(lambda: len(_by_source(settings)) == 6, "the six good files")
         _wait(lambda: (settings.rejected_dir / "trigger.txt.error.json").exists(), "the bad file to be rejected")
         _wait(lambda: metrics.FILES_QUARANTINED._value.get() >= 1, "the unmovable file to be counted")
-        _write(settings.inbox, "later.txt", ARTICLE)
+        drop(settings.inbox / "later.txt", ARTICLE)
         _wait(lambda: "later.txt" in _by_source(settings), "a file dropped after them")
         assert thread.is_alive(), "the service never stopped"
     finally:
@@ -242,7 +246,7 @@ def test_a_file_that_kills_the_process_is_quarantined_not_adopted_forever(
             service.ledger.close()
     assert deaths == MAX_ATTEMPTS
 
-    _write(settings.inbox, "later.txt", ARTICLE)
+    drop(settings.inbox / "later.txt", ARTICLE)
     _, thread, stop = start(settings)
     try:
         _wait(lambda: "later.txt" in _by_source(settings), "later files to flow")
@@ -264,7 +268,7 @@ def test_a_gzip_of_many_members_is_refused_quickly_with_a_reason(running: tuple[
     settings, thread = running
     member = gzip.compress(b"a")
     _write(settings.inbox, "members.txt.gz", member * 200_000)  # the issue's 4.2 MB file
-    _write(settings.inbox, "one-member.txt.gz", gzip.compress(ARTICLE))
+    drop(settings.inbox / "one-member.txt.gz", gzip.compress(ARTICLE))
     _wait(lambda: (settings.rejected_dir / "members.txt.gz.error.json").exists(), "the many-member file refused")
     reason = json.loads((settings.rejected_dir / "members.txt.gz.error.json").read_text())
     assert reason["reason"] == "too_many_members" and "1,000" in reason["message"]
@@ -282,3 +286,43 @@ def test_concatenated_members_up_to_the_limit_inflate_to_all_their_bytes() -> No
     with pytest.raises(Rejection) as truncated:
         gunzip_limited(gzip.compress(os.urandom(200_000))[:-9], 10_000_000)
     assert truncated.value.reason == "corrupt_gzip"
+
+
+APPENDED_PARTS = (b"Council vote\n\n", b"The council met on Monday. ", b"The plan passed by nine votes to two.\n")
+
+
+def test_a_writer_that_reopens_the_file_to_append_makes_one_article(
+    running: tuple[Settings, threading.Thread],
+) -> None:
+    settings, thread = running
+    path = settings.inbox / "appended.txt"
+    for number, part in enumerate(APPENDED_PARTS):
+        if number:
+            time.sleep(3.0)  # the issue's writer: closed between writes, 3 s apart
+        with path.open("ab") as handle:
+            handle.write(part)
+    _wait(lambda: "appended.txt" in _by_source(settings), "the appended file to be published")
+    time.sleep(1.0)  # anything published in pieces would show now
+    (event,) = _by_source(settings)["appended.txt"]
+    assert event.title == "Council vote"
+    assert event.body == "The council met on Monday. The plan passed by nine votes to two."
+    assert thread.is_alive()
+
+
+def test_only_files_written_in_place_wait_for_the_append_grace() -> None:
+    now = [0.0]
+    activity = WriteActivity()
+    tracker = SettleTracker(0.5, lambda: now[0], append_grace_seconds=5.0, activity=activity)
+    moved = Candidate("moved.txt", Path("/nonexistent/moved.txt"), "file", 10, 1)
+    written = Candidate("written.txt", Path("/nonexistent/written.txt"), "file", 10, 1)
+    unknown = Candidate("unknown.txt", Path("/nonexistent/unknown.txt"), "file", 10, 1)
+    activity.moved_in("moved.txt")
+    activity.written("written.txt")
+    assert tracker.ready([moved, written, unknown]) == []
+    now[0] = 0.6
+    assert [c.relpath for c in tracker.ready([moved, written, unknown])] == ["moved.txt", "unknown.txt"]
+    tracker.forget("moved.txt")  # claimed
+    tracker.forget("unknown.txt")
+    assert tracker.seconds_until_due() == pytest.approx(4.4)
+    now[0] = 5.1
+    assert [c.relpath for c in tracker.ready([written])] == ["written.txt"]

@@ -17,7 +17,7 @@ from shared.config import Settings
 class _IngestMetrics(BaseHTTPRequestHandler):
     """An ingest metrics endpoint reporting ``quarantined`` files (set on the server)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         body = (
             "# TYPE newsflow_ingest_quarantined_files gauge\n"
             f"newsflow_ingest_quarantined_files {self.server.quarantined}\n"  # type: ignore[attr-defined]

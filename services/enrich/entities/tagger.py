@@ -28,6 +28,11 @@ TITLE_SEPARATOR = "\n\n"
 # of one long text are tagged at once: about as many characters as a batch of ordinary articles.
 PIECE_CHARS: Final = 25_000
 LONG_TEXT_BATCH_PIECES: Final = 4
+# A run of this many characters without a space is no name (a URL, a hash, a line of "((((...").
+# spaCy's tokenizer peels prefixes off such a run one at a time, quadratic in its length (200,000
+# "(" took 155 s), so it never sees them: they are blanked, keeping every offset.
+LONG_RUN_CHARS: Final = 100
+_LONG_RUN: Final = re.compile(rf"\S{{{LONG_RUN_CHARS},}}")
 # Where a piece may end, best first: after a blank line, a line break, a sentence, any space.
 _CUTS: Final = (re.compile(r"\n\s*\n\s*"), re.compile(r"\n\s*"), re.compile(r"[.!?]\s+"), re.compile(r"\s+"))
 
@@ -47,7 +52,7 @@ class EntityTagger:
 
     def mentions(self, texts: Sequence[str]) -> list[list[Mention]]:
         """Mentions per text: the model's spans, trimmed, then propagated within the text."""
-        docs = self._docs([restore_case(t) for t in texts])
+        docs = self._docs([_blank_long_runs(restore_case(t)) for t in texts])
         return [propagate(text, model_mentions(doc, text)) for text, doc in zip(texts, docs, strict=True)]
 
     def _docs(self, texts: list[str]) -> list[Doc]:
@@ -85,3 +90,8 @@ def split_pieces(text: str, limit: int) -> list[str]:
         start = cut
     pieces.append(text[start:])
     return pieces
+
+
+def _blank_long_runs(text: str) -> str:
+    """``text`` with each run of ``LONG_RUN_CHARS`` or more non-space characters turned into spaces."""
+    return _LONG_RUN.sub(lambda run: " " * len(run.group()), text)
