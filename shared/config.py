@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProcessedPolicy = Literal["move", "delete", "keep"]
@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     kafka_max_poll_records: int = 64
     kafka_request_timeout_ms: int = 30_000
     kafka_max_message_bytes: int = 16 * 1024 * 1024
+    # Authentication and encryption towards the brokers (kafka-python's settings of the same names).
+    # Plain TCP by default: the embedded broker and compose's Kafka are local or on a private network.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
 
     # --- store / API -------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
@@ -116,6 +127,25 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> Settings:
+        # Said at start-up, naming the variable, rather than as a broker handshake error later.
+        if self.kafka_security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name, value in (
+                    ("NEWSFLOW_KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                    ("NEWSFLOW_KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                    ("NEWSFLOW_KAFKA_SASL_PASSWORD", self.kafka_sasl_password),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}"
+                )
+        return self
 
     @property
     def processed_dir(self) -> Path:
