@@ -32,6 +32,7 @@ import uvicorn
 from bench.common import machine_line, scratch_database, write_section
 from services.embedded import free_port
 from services.store.api.app import create_app
+from services.store.db.queries import stories as story_queries
 from services.store.db.session import make_writer_engine
 from services.store.db.writes import upsert_articles
 from shared.config import Settings
@@ -198,6 +199,10 @@ def burst(api: str, entity: str) -> dict[str, float | int]:
     }
 
 
+def _articles_of(counts: dict[str, int], name: str) -> str:
+    return f"{counts.get(name, 0):,}"
+
+
 def _cells(figures: dict[str, float], shape: str) -> str:
     return f"{figures.get(shape + '_p50', 0):.1f} | {figures.get(shape + '_p99', 0):.1f}"
 
@@ -226,14 +231,26 @@ def main() -> None:
                 (entity_id(*COMMON_ENTITY),),
             ).fetchone()
         articles_with, stories_with = row if row else (0, 0)
+        with psycopg.connect(url) as conn:
+            url_stats: dict[str, int] = dict(conn.execute("SELECT name, article_count FROM entities").fetchall())
         with _Server(url) as api:
             common = latencies(api, COMMON_ENTITY[1], args.requests)
             rare = latencies(api, "Entity 007", args.requests // 2)
             crowd = burst(api, COMMON_ENTITY[1])
+            # The same run without the walk (the server is in this process): the listing it replaces.
+            walk_min = story_queries.WALK_MIN_ARTICLES
+            story_queries.WALK_MIN_ARTICLES = 10**12
+            try:
+                full = latencies(api, COMMON_ENTITY[1], args.requests)
+                full_crowd = burst(api, COMMON_ENTITY[1])
+            finally:
+                story_queries.WALK_MIN_ARTICLES = walk_min
     print(f"common entity ({articles_with} articles, {stories_with} stories): {common}")
     print(f"rare entity: {rare}")
     print(f"burst of {BURST}: {crowd}")
+    print(f"without the walk: {full}; burst {full_crowd}")
     target = f"{TARGET_P99_MS:.0f}"
+    rare_articles = _articles_of(url_stats, "Entity 007")
     body = f"""## `/stories?entity=` for a common entity (`bench/stories_entity.py`)
 
 Command: `.venv/bin/python -m bench.stories_entity --articles {args.articles} --common {args.common}`.
@@ -246,10 +263,14 @@ request at a time; then {BURST} at once while `/health` is asked every 100 ms.
 |---|---:|---:|---|
 | `/stories?entity=Leeds`, first page (limit 10-30) | {_cells(common, "first")} | p99 < {target} ms |
 | `/stories?entity=Leeds`, next page (cursor) | {_cells(common, "next")} | p99 < {target} ms |
-| `/stories?entity=Entity 007` (rare), first page | {_cells(rare, "first")} | |
+| `/stories?entity=Entity 007` (rare, {rare_articles} articles: no walk), first page | {_cells(rare, "first")} | |
+| same run, without the walk (the full query it replaces): Leeds, first page | {_cells(full, "first")} | |
+| same run, without the walk: Leeds, next page | {_cells(full, "next")} | |
 
 {BURST} requests at once: all answered in {crowd["seconds"]:.1f} s ({crowd["ok"]} of {BURST} with 200);
 `/health` answered {crowd["health_checks"]} times meanwhile, {crowd["health_not_ok"]} of them not 200.
+Without the walk: {full_crowd["seconds"]:.1f} s, {full_crowd["health_not_ok"]} of {full_crowd["health_checks"]} health
+answers not 200.
 """
     if not args.no_write:
         write_section("stories_entity.py", body)

@@ -475,19 +475,9 @@ class FileProcessor:
         except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _failed logs it
             return self._failed(relpath, claim_key, exc)
 
-    def _reject(
-        self,
-        relpath: str,
-        path: Path,
-        claim_key: str,
-        rejection: Rejection,
-        *,
-        folder: Path | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> Outcome:
-        """Dead-letter the file, then move it to ``folder`` (rejected/) beside a reason file."""
-        rejecting = self._send_rejection(relpath, path, claim_key, rejection, folder=folder, details=details)
-        return self._finish_rejection(rejecting)
+    def _reject(self, relpath: str, path: Path, claim_key: str, rejection: Rejection, **where: Any) -> Outcome:
+        """Dead-letter the file, then move it to rejected/ (or ``folder=``) beside a reason file."""
+        return self._finish_rejection(self._send_rejection(relpath, path, claim_key, rejection, **where))
 
     def _send_rejection(
         self,

@@ -112,7 +112,7 @@ def test_neither_role_can_do_more(roles: Roles, role: str, statement: str) -> No
     url = roles.writer_url if role == "writer" else roles.api_url
     engine = make_engine(url)
     try:
-        with pytest.raises(Exception, match="permission denied|must be owner"), engine.begin() as conn:
+        with pytest.raises(Exception, match=r"permission denied|must be owner"), engine.begin() as conn:
             conn.execute(text(statement))
     finally:
         engine.dispose()

@@ -7,7 +7,6 @@ Postgres, the HTTP API. Hostile inputs are generated from a fixed seed, so a fai
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -22,6 +21,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from bench.hostile import drop_hostile
 from shared.events import TOPIC_RAW
 from shared.identity import article_id, sha256_hex
 from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, seed_sentences, wait_until
@@ -66,78 +66,6 @@ def _article(pipeline: Pipeline, identity: str) -> dict[str, Any] | None:
 
 
 # --- 200 hostile files ---------------------------------------------------------------------------
-def _hostile_name(rng: random.Random, index: int) -> bytes:
-    kind = index % 8
-    stem = f"h{index:03d}".encode()
-    if kind == 0:  # any bytes at all (never "/" or NUL, which no name can hold)
-        raw = bytes(rng.choice([b for b in range(1, 256) if b != 0x2F]) for _ in range(rng.randint(1, 40)))
-        return stem + raw
-    if kind == 1:  # as long as a name can be
-        extension = rng.choice([b".txt", b".json", b".jsonl", b".html", b".txt.gz", b""])
-        return stem + b"L" * (255 - len(stem) - len(extension)) + extension
-    if kind == 2:  # not UTF-8
-        return stem + b"-\xff\xfe\xc3(" + rng.choice([b".txt", b".json"])
-    if kind == 3:  # control characters and shell metacharacters
-        return stem + rng.choice([b"\n", b"\r", b"\t", b"\x1b[31m", b"$(reboot)", b"`id`", b"\\", b'"']) + b".txt"
-    if kind == 4:  # names that look like paths or options
-        return stem + rng.choice([b"..", b"...", b" -rf", b"--help", b"..\\..\\x", b"%2e%2e"]) + b".txt"
-    if kind == 5:  # Unicode that fools people: right-to-left override, NFD, emoji, combining marks
-        return stem + rng.choice(["\u202etxt.exe", "e\u0301", "\U0001f4f0", "\u200b"]).encode()
-    if kind == 6:
-        return stem + b" " * rng.randint(1, 5) + b".txt"
-    return stem + rng.choice([b".TXT", b".Json", b".gz", b".htm", b".ndjson", b".pdf", b".exe"])
-
-
-def _hostile_content(rng: random.Random, index: int) -> bytes:
-    kind = rng.randrange(12)
-    if kind == 0:
-        return os.urandom(rng.randint(1, 65_536))
-    if kind == 1:
-        return b""
-    if kind == 2:
-        return b'{"title":"S","body":"x \\udc00 y"}'
-    if kind == 3:
-        return b"[" * 100_000 + b"]" * 100_000
-    if kind == 4:
-        lines = [b'{"title":"T","body":"fine"}', b"{broken", b'{"body":"\\ud800"}', b"null", b"[]"]
-        return b"\n".join(rng.choice(lines) for _ in range(50))
-    if kind == 5:
-        return gzip.compress(b"a") * rng.choice([2, 1001, 5000]) if rng.random() < 0.5 else gzip.compress(b"x")[:-4]
-    if kind == 6:
-        return b"<html><body><p>&#xD800; &#0; \x00 <script>alert(1)</script></p>" * 100 + b"</body></html>"
-    if kind == 7:
-        return b"A" * rng.randint(100_000, 2_000_000)  # one long line
-    if kind == 8:
-        return "Titl\u00e9\n\nUTF-16 with no BOM, said the mayor.\n".encode("utf-16-le")
-    if kind == 9:
-        return b"Title\n\nBody with NUL \x00 bytes \x00 and \x7f said the mayor.\n"
-    if kind == 10:
-        return f"Story {index}\n\nThe mayor of town {index} said the plan passed on Monday.\n".encode()
-    return bytes(rng.randrange(32, 127) for _ in range(rng.randint(1, 5000)))
-
-
-def _drop_hostile(inbox: Path, rng: random.Random, outside: Path) -> int:
-    inbox_bytes = os.fsencode(inbox)
-    dropped = 0
-    for index in range(HOSTILE_FILES):
-        path = os.path.join(inbox_bytes, _hostile_name(rng, index))
-        if index % 25 == 24:
-            os.symlink(rng.choice([b"/etc/passwd", path, b"../../outside", b"/dev/zero"]), path)
-        elif index % 25 == 23:
-            os.link(outside, path)
-        elif index % 25 == 22:
-            os.mkfifo(path)
-        else:
-            # Half renamed in (read at once), half written in place (read after the append grace).
-            written = path if index % 2 else os.path.join(inbox_bytes, b".part-" + str(index).encode())
-            with open(written, "wb") as handle:
-                handle.write(_hostile_content(rng, index))
-            if written != path:
-                os.rename(written, path)
-        dropped += 1
-    return dropped
-
-
 def test_200_hostile_files_never_stop_ingest_and_a_normal_file_follows_within_10_s(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
@@ -145,7 +73,7 @@ def test_200_hostile_files_never_stop_ingest_and_a_normal_file_follows_within_10
     outside = tmp_path / "outside.txt"
     outside.write_text("Payroll\n\nTOP SECRET figures.\n")
     outside.chmod(0o600)
-    assert _drop_hostile(pipeline.inbox, random.Random(FUZZ_SEED), outside) == HOSTILE_FILES
+    assert drop_hostile(pipeline.inbox, FUZZ_SEED, outside, HOSTILE_FILES) == HOSTILE_FILES
 
     dropped_at = time.monotonic()
     normal = _drop(pipeline, "normal.txt", "Normal day\n\nThe council said the normal plan passed.\n")

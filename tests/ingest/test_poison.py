@@ -38,7 +38,9 @@ HANDLED_WITHIN_SECONDS = 10.0
 
 @pytest.fixture
 def running(ingest_settings: Settings) -> Iterator[tuple[Settings, threading.Thread]]:
-    _, thread, stop = start(ingest_settings)
+    service, thread, stop = start(ingest_settings)
+    # Files written from here on are seen being written (inotify), as in a running service.
+    _wait(lambda: service.activity.available, "the inbox watcher to start")
     yield ingest_settings, thread
     stop.set()
     thread.join(timeout=5)
@@ -59,6 +61,13 @@ def _wait(condition: object, what: str, seconds: float = HANDLED_WITHIN_SECONDS)
             return
         time.sleep(0.1)
     raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def _all_handled(settings: Settings) -> bool:
+    """Nothing waits in the inbox and nothing is claimed (claimed files are still being handled)."""
+    claims = settings.data_dir / "ingest" / "claims"
+    claimed = [p for p in claims.glob("*/**/*") if p.is_file() or p.is_symlink()]
+    return not any(settings.inbox.iterdir()) and not claimed
 
 
 def _by_source(settings: Settings) -> dict[str, list[RawArticle]]:
@@ -85,7 +94,7 @@ def test_long_names_are_archived_under_a_stored_name_and_keep_their_own(
     long_empty = "E" * 246 + ".txt"
     _write(settings.inbox, long_name, ARTICLE)
     _write(settings.inbox, long_empty, b"")
-    _wait(lambda: not any(settings.inbox.iterdir()), "both long names handled")
+    _wait(lambda: _all_handled(settings), "both long names handled")
     drop(settings.inbox / "after.txt", ARTICLE)
     _wait(lambda: "after.txt" in _by_source(settings), "a later file to flow")
 
@@ -128,7 +137,7 @@ def test_json_with_a_lone_surrogate_is_rejected_with_a_reason(running: tuple[Set
         json.dumps({"title": "Also good", "body": "Another good record."}),
     ]
     _write(settings.inbox, "mixed.jsonl", "\n".join(lines).encode())
-    _wait(lambda: not any(settings.inbox.iterdir()), "both files handled")
+    _wait(lambda: _all_handled(settings), "both files handled")
     reason = _reason_files(settings.rejected_dir)["surrogate.json"]
     assert reason["reason"] == "invalid_text"
     assert "\\udc00" in str(reason["message"]) and "body" in str(reason["message"])
