@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import random
+import re
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -113,22 +116,47 @@ def drop_hostile(inbox: Path, seed: int, outside: Path, count: int) -> int:
     return dropped
 
 
-def normal_file_latency(stack: Stack, root: Path, seed: int) -> float:
-    """Seconds from a normal file's drop (after ``HOSTILE_FILES`` hostile ones) to its article answering."""
+_IGNORED_NAME = re.compile(rb"^\.|\.(part|tmp|swp|crdownload)$|~$")
+_IDLE_SECONDS = 3.0
+
+
+def wait_idle(stack: Stack, root: Path) -> None:
+    """Until the previous round is done: nothing left to take in the inbox, the archive no longer growing."""
+    previous, since = -1, time.monotonic()
+    while True:
+        left = [n for n in os.listdir(os.fsencode(stack.inbox)) if not _IGNORED_NAME.search(n)]
+        stored = httpx.get(f"{stack.api}/stats", timeout=10).json()["articles"]
+        if left or stored != previous:
+            previous, since = stored, time.monotonic()
+        elif time.monotonic() - since > _IDLE_SECONDS:
+            return
+        time.sleep(0.5)
+
+
+def normal_file_latency(stack: Stack, root: Path, seed: int) -> tuple[float, float]:
+    """Seconds from a normal file's drop (after ``HOSTILE_FILES`` hostile ones) to its article answering,
+    and to ingest's log saying it was published."""
     outside = root / f"outside-{seed}.txt"
     outside.write_text("Payroll\n\nTOP SECRET figures.\n")
     drop_hostile(stack.inbox, seed, outside, HOSTILE_FILES)
     data = f"Normal day {seed}\n\nThe council said the normal plan {seed} passed.\n".encode()
     name = f"normal-{seed}.txt"
     (stack.inbox / f".{name}.part").write_bytes(data)
-    started = time.perf_counter()
+    started, dropped_at = time.perf_counter(), datetime.now(UTC)
     os.rename(stack.inbox / f".{name}.part", stack.inbox / name)
     identity = article_id(name, sha256_hex(data))
     while httpx.get(f"{stack.api}/articles/{identity}", timeout=10).status_code != 200:
         if time.perf_counter() - started > 300:
             raise RuntimeError("the normal file was not stored within 300 s")
         time.sleep(0.05)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _published_after(root / "data" / "logs" / "ingest.log", name, dropped_at)
+
+
+def _published_after(log: Path, name: str, dropped_at: datetime) -> float:
+    for line in log.read_text(errors="replace").splitlines():
+        if '"published"' in line and f'"source_file": "{name}"' in line:
+            return (datetime.fromisoformat(json.loads(line)["time"]) - dropped_at).total_seconds()
+    return float("nan")
 
 
 def gzip_member_times() -> dict[int, float]:
@@ -149,15 +177,20 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     machine = machine_line()
-    latencies = []
+    latencies: list[float] = []
+    published_after: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, scratch_database() as url, Stack(Path(tmp), url, 1) as stack:
         for round_number in range(args.rounds):
-            latencies.append(normal_file_latency(stack, Path(tmp), FIRST_SEED + round_number))
-            print(f"round {round_number + 1}: normal file stored after {latencies[-1]:.1f} s", flush=True)
+            wait_idle(stack, Path(tmp))  # each round on an idle pipeline, as the test has it
+            stored, published = normal_file_latency(stack, Path(tmp), FIRST_SEED + round_number)
+            latencies.append(stored)
+            published_after.append(published)
+            print(f"round {round_number + 1}: published after {published:.1f} s, stored after {stored:.1f} s")
     members = gzip_member_times()
     print("gzip us/member:", {count: round(us, 1) for count, us in members.items()})
     rows = "\n".join(f"| {count:,} | {us:.1f} |" for count, us in members.items())
     rounds = ", ".join(f"{seconds:.1f}" for seconds in latencies)
+    published_text = ", ".join(f"{seconds:.1f}" for seconds in published_after)
     body = f"""## Hostile inbox files (`bench/hostile.py`)
 
 Command: `.venv/bin/python -m bench.hostile --rounds {args.rounds}`. Machine: {machine}.
@@ -165,9 +198,9 @@ The real pipeline (supervisor, embedded broker, one enrich process, scratch Post
 {HOSTILE_FILES} hostile entries (seeds {FIRST_SEED}-{FIRST_SEED + args.rounds - 1}), then one normal file
 renamed in, timed to `GET /articles/{{id}}` answering.
 
-Normal file stored after: median **{statistics.median(latencies):.1f} s** (rounds: {rounds});
-target: within {TARGET_SECONDS:.0f} s. What it waits for is enrich tagging the junk ahead of it (random
-printable text is tagged at ~14,000 characters a second on this machine), not ingest.
+Normal file stored after: median **{statistics.median(latencies):.1f} s** (rounds: {rounds}); target:
+within {TARGET_SECONDS:.0f} s. Ingest published it after {published_text} s (its log): the rest is enrich
+tagging the junk articles published just before it, and the store.
 
 `gunzip_limited`, one-byte members, member limit lifted (the service refuses more than 1,000):
 
