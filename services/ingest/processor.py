@@ -310,9 +310,10 @@ class FileProcessor:
         return data
 
     def _symlink_rejection(self, relpath: str, path: Path) -> Rejection:
-        link = os.readlink(path)
+        raw_link = os.readlink(path)
+        link = display_name(raw_link)  # for the message: a target's bytes need not be UTF-8 either
         # Resolve the link as it was in the inbox (relative links are relative to its folder there).
-        target = ((self.inbox / relpath).parent / link).resolve(strict=False)
+        target = ((self.inbox / relpath).parent / raw_link).resolve(strict=False)
         inbox = self.inbox.resolve()
         if target != inbox and inbox not in target.parents:
             return Rejection(
@@ -437,12 +438,12 @@ class FileProcessor:
             DeadLetter(
                 stage="ingest",
                 reason=error.reason,
-                message=error.message,
+                message=escape_surrogates(error.message),
                 source_file=item.source,
                 line=error.line,
                 sha256=item.sha256,
                 article_id=article_id(item.source, item.sha256, error.part),
-                payload=error.payload,
+                payload=escape_surrogates(error.payload) if error.payload else None,
             ),
         )
         metrics.RECORDS_REJECTED.labels(error.reason).inc()
@@ -492,13 +493,13 @@ class FileProcessor:
         """Send the file's dead letter (not waiting for the broker) and describe where the file goes."""
         source = display_name(relpath)
         sha256, size = _identify(path)
-        letter = DeadLetter(
-            stage="ingest", reason=rejection.reason, message=rejection.message, source_file=source, sha256=sha256
-        )
+        # Whatever a message quotes (a link's target, an error's text) goes into JSON: valid Unicode only.
+        message = escape_surrogates(rejection.message)
+        letter = DeadLetter(stage="ingest", reason=rejection.reason, message=message, source_file=source, sha256=sha256)
         reason_record: dict[str, Any] = {
             "file": source,
             "reason": rejection.reason,
-            "message": rejection.message,
+            "message": message,
             "stage": "ingest",
             "time": utcnow().isoformat(),
             "sha256": sha256,

@@ -335,3 +335,17 @@ def test_only_files_written_in_place_wait_for_the_append_grace() -> None:
     assert tracker.seconds_until_due() == pytest.approx(4.4)
     now[0] = 5.1
     assert [c.relpath for c in tracker.ready([written])] == ["written.txt"]
+
+
+def test_a_link_whose_target_is_not_utf8_is_rejected_with_a_reason(
+    running: tuple[Settings, threading.Thread],
+) -> None:
+    """Found by the fuzz test: the link's target, quoted in the reason, once failed the dead letter."""
+    settings, thread = running
+    inbox = os.fsencode(settings.inbox)
+    os.symlink(os.path.join(inbox, b"gone-\xff.txt"), os.path.join(inbox, b"link-\xfe.txt"))
+    _wait(lambda: _all_handled(settings), "the link to be handled")
+    reason = _reason_files(settings.rejected_dir)["link-\\xfe.txt"]
+    assert reason["reason"] == "symlink" and "gone-\\xff.txt" in str(reason["message"])
+    assert not settings.quarantine_dir.exists() or not any(settings.quarantine_dir.iterdir())
+    assert thread.is_alive()
