@@ -22,6 +22,8 @@ import httpx
 import pytest
 
 from services.embedded import free_port
+from services.supervisor import Supervisor
+from shared.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.faults.conftest import PipelineFactory
 from tests.faults.support import Pipeline, drop, make_articles, wait_until
@@ -106,11 +108,12 @@ def test_a_taken_default_api_port_is_replaced_said_in_the_banner_and_kept_by_the
             assert httpx.get(f"http://127.0.0.1:{chosen}/health", timeout=10).status_code in (200, 503)
         finally:
             first.stop()
-        second = _start_run(tmp_path, "second")
-        try:
-            assert second.api_port() == chosen, "the next run keeps the API where the last one was"
-        finally:
-            second.stop()
+        # The next run's choice (made before anything starts) keeps the API where the last one was.
+        settings = Settings(_env_file=None, data_dir=tmp_path / "data", inbox=tmp_path / "inbox")
+        assert "api_port" not in settings.model_fields_set
+        supervisor = Supervisor(settings)
+        notes = supervisor._choose_ports()
+        assert supervisor.api_port.current == chosen, notes
     finally:
         if holder is not None:
             holder.__exit__(None, None, None)
