@@ -50,6 +50,7 @@ def run(
     enrich_replicas: Annotated[int, typer.Option(min=1, max=16, help="Enrich processes to run.")] = 1,
 ) -> None:
     """Start the whole pipeline (embedded broker and Postgres when none is configured)."""
+    from services.ports import PortTaken
     from services.proc import stop_on_signals, stop_with_make
     from services.supervisor import SUPERVISOR_LOG, Supervisor
 
@@ -60,7 +61,11 @@ def run(
     configure_logging("supervisor", settings.log_level, log_file=log_file, console_level=logging.WARNING)
     stop = stop_on_signals()
     stop_with_make(stop)
-    Supervisor(settings, enrich_replicas=enrich_replicas).run(stop)
+    try:
+        Supervisor(settings, enrich_replicas=enrich_replicas).run(stop)
+    except PortTaken as exc:
+        typer.echo(f"newsflow cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

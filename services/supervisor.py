@@ -19,8 +19,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, preferred_port, start_broker, start_postgres
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, start_broker, start_postgres
+from services.ports import PortTaken, ServicePort
 from services.proc import die_with_parent
+from services.store.access import api_access
 from shared.config import Settings
 from shared.db import migrate_all
 from shared.kafka import ensure_topics
@@ -41,19 +43,41 @@ SUPERVISOR_LOG = "supervisor.log"
 
 @dataclass
 class Child:
-    """One supervised service process."""
+    """One supervised service process, and the ports it listens on (chosen again at each start)."""
 
     name: str
     argv: list[str]
     env: dict[str, str]
     log_path: Path
+    ports: list[ServicePort] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
     backoff_seconds: float = _RESTART_BACKOFF_START_SECONDS
     restart_at: float | None = None
 
+    def choose_ports(self) -> list[str]:
+        """Keep each port while it is free, else pick another (see ``services.ports``); what changed."""
+        notes = []
+        for port in self.ports:
+            note = port.choose()
+            self.env[port.variable] = str(port.current)
+            if note:
+                notes.append(note)
+        return notes
+
     def start(self) -> None:
+        try:
+            notes = self.choose_ports()
+        except PortTaken as exc:
+            # A port the user chose is held by another program: say so, and try again after the backoff.
+            log.error("service not started: its port is taken", extra={"child": self.name, "error": str(exc)})
+            self.process = None
+            self.restart_at = None
+            return
+        for note in notes:
+            log.warning("port replaced", extra={"child": self.name, "detail": note})
+            print(note, flush=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
@@ -111,25 +135,68 @@ class Supervisor:
     broker: EmbeddedBroker | None = None
     postgres: EmbeddedPostgres | None = None
     children: list[Child] = field(default_factory=list)
+    api_port: ServicePort = field(init=False)
+    ingest_port: ServicePort = field(init=False)
+    enrich_ports: list[ServicePort] = field(init=False)
 
     def run(self, stop: threading.Event) -> None:
+        """Run everything until ``stop``; raises :class:`PortTaken` at once when a chosen port is held."""
         try:
+            # Before anything slow starts: a port the user chose and cannot have is an error at once.
+            notes = self._choose_ports()
             env = self._prepare()
             if stop.is_set():
                 return
             self._start_children(env)
-            api_url = f"http://{self.settings.api_host}:{env['NEWSFLOW_API_PORT']}"
-            self._write_run_files(env, api_url)
-            ready = _wait_for_api(api_url, stop)
-            print(_banner(self.settings, env, api_url, ready), flush=True)
+            self._write_run_files(env, self._api_url())
+            ready = _wait_for_api(self._api_url(), stop)
+            print(_banner(self.settings, env, self._api_url(), ready, notes), flush=True)
             while not stop.wait(_MONITOR_INTERVAL_SECONDS):
                 restarts_before = sum(child.restarts for child in self.children)
                 for child in self.children:
                     child.check()
                 if sum(child.restarts for child in self.children) != restarts_before:
-                    self._write_run_files(env, api_url)
+                    self._write_run_files(env, self._api_url())
         finally:
             self._shutdown()
+
+    # -------------------------------------------------------------------------------------
+    def _choose_ports(self) -> list[str]:
+        """Every service's ports for the first start; one line for each that is not the one wanted."""
+        settings = self.settings
+        explicit = settings.model_fields_set
+        self.api_port = ServicePort(
+            "the API", "NEWSFLOW_API_PORT", settings.api_port, "api_port" in explicit, settings.api_host
+        )
+        self.ingest_port = ServicePort(
+            "ingest's metrics",
+            "NEWSFLOW_INGEST_METRICS_PORT",
+            settings.ingest_metrics_port,
+            "ingest_metrics_port" in explicit,
+            settings.metrics_host,
+        )
+        self.enrich_ports = [
+            ServicePort(
+                "enrich's metrics" if self.enrich_replicas == 1 else f"enrich-{replica + 1}'s metrics",
+                "NEWSFLOW_ENRICH_METRICS_PORT",
+                settings.enrich_metrics_port + replica,
+                "enrich_metrics_port" in explicit,
+                settings.metrics_host,
+            )
+            for replica in range(self.enrich_replicas)
+        ]
+        notes = []
+        # The API keeps the port of the previous run when its default is taken: the URLs people use stay.
+        previous = _previous_api_port(settings.data_dir.resolve())
+        api_note = self.api_port.choose(fallback=previous)
+        notes += [api_note] if api_note else []
+        for port in [self.ingest_port, *self.enrich_ports]:
+            note = port.choose()
+            notes += [note] if note else []
+        return notes
+
+    def _api_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.api_port.current}"
 
     # -------------------------------------------------------------------------------------
     def _prepare(self) -> dict[str, str]:
@@ -162,7 +229,6 @@ class Supervisor:
             )
         )
 
-        explicit = settings.model_fields_set
         env = dict(os.environ)
         env.update(
             {
@@ -170,12 +236,9 @@ class Supervisor:
                 "DATABASE_URL": database_url,
                 "NEWSFLOW_DATA_DIR": str(data_dir),
                 "NEWSFLOW_INBOX": str(inbox),
-                # An explicitly configured port is used as given; a default that is taken
-                # (another run on this machine) is replaced by a free one.
-                "NEWSFLOW_API_PORT": str(_port(settings.api_port, "api_port" in explicit, settings.api_host)),
-                "NEWSFLOW_INGEST_METRICS_PORT": str(
-                    _port(settings.ingest_metrics_port, "ingest_metrics_port" in explicit, settings.metrics_host)
-                ),
+                # Ports are chosen by each child's start (services.ports), these are the first choices.
+                "NEWSFLOW_API_PORT": str(self.api_port.current),
+                "NEWSFLOW_INGEST_METRICS_PORT": str(self.ingest_port.current),
             }
         )
         return env
@@ -184,15 +247,12 @@ class Supervisor:
         logs = self.settings.data_dir.resolve() / "logs"
         cli = [sys.executable, "-m", "services.cli"]
         self.children = [
-            Child("ingest", [*cli, "ingest"], env, logs / "ingest.log"),
-            Child("store", [*cli, "store"], env, logs / "store.log"),
+            Child("ingest", [*cli, "ingest"], dict(env), logs / "ingest.log", [self.ingest_port]),
+            Child("store", [*cli, "store"], dict(env), logs / "store.log", [self.api_port]),
         ]
-        explicit = "enrich_metrics_port" in self.settings.model_fields_set
-        for replica in range(self.enrich_replicas):
-            port = _port(self.settings.enrich_metrics_port + replica, explicit, self.settings.metrics_host)
-            child_env = {**env, "NEWSFLOW_ENRICH_METRICS_PORT": str(port)}
+        for replica, port in enumerate(self.enrich_ports):
             name = "enrich" if self.enrich_replicas == 1 else f"enrich-{replica + 1}"
-            self.children.append(Child(name, [*cli, "enrich"], child_env, logs / f"{name}.log"))
+            self.children.append(Child(name, [*cli, "enrich"], dict(env), logs / f"{name}.log", [port]))
         for child in self.children:
             child.start()
             pid = child.process.pid if child.process else "?"
@@ -203,8 +263,8 @@ class Supervisor:
         data_dir = self.settings.data_dir.resolve()
         host = self.settings.metrics_host
         targets = [
-            {"targets": [f"{host}:{env['NEWSFLOW_INGEST_METRICS_PORT']}"], "labels": {"service": "ingest"}},
-            {"targets": [f"{self.settings.api_host}:{env['NEWSFLOW_API_PORT']}"], "labels": {"service": "store"}},
+            {"targets": [f"{host}:{self.ingest_port.current}"], "labels": {"service": "ingest"}},
+            {"targets": [f"{self.settings.api_host}:{self.api_port.current}"], "labels": {"service": "store"}},
         ]
         for child in self.children:
             if child.name.startswith("enrich"):
@@ -240,8 +300,13 @@ class Supervisor:
         _say("newsflow stopped.")
 
 
-def _port(default: int, explicit: bool, host: str) -> int:
-    return default if explicit else preferred_port(default, host)
+def _previous_api_port(data_dir: Path) -> int | None:
+    """The API port the last ``newsflow run`` of this data dir used (from its run.json), if any."""
+    try:
+        url = json.loads((data_dir / "run.json").read_text()).get("api_url", "")
+        return int(str(url).rsplit(":", 1)[1])
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _wait_for_api(api_url: str, stop: threading.Event) -> bool:
@@ -277,18 +342,20 @@ def _cli_command() -> str:
         return str(script.absolute())
 
 
-def _banner(settings: Settings, env: dict[str, str], api_url: str, ready: bool) -> str:
+def _banner(settings: Settings, env: dict[str, str], api_url: str, ready: bool, notes: list[str]) -> str:
     state = "ready" if ready else "starting (the API is not answering yet; see the logs)"
     cli = _cli_command()
     return "\n".join(
         [
             "",
             f"newsflow is {state}.",
+            *(f"  note: {note}" for note in notes),
             f"  inbox      {env['NEWSFLOW_INBOX']}   (drop .txt/.html/.json/.jsonl/.gz news files here)",
             f"  API        {api_url}/articles",
             f"  API docs   {api_url}/docs",
             f"  dashboard  {api_url}/dashboard",
             f"  health     {api_url}/health",
+            f"  access     {api_access(settings)[0]}",
             f"  logs       {settings.data_dir.resolve() / 'logs'}",
             f"  commands   {cli} --help",
             "",

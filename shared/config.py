@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProcessedPolicy = Literal["move", "delete", "keep"]
@@ -52,7 +52,13 @@ class Settings(BaseSettings):
     max_file_bytes: int = 10 * 1024 * 1024
     # A file must keep the same size and mtime this long before it is read (slow writers, NFS).
     file_settle_seconds: float = 0.5
+    # A file written in the inbox itself (not renamed into it) must stay closed and unchanged this
+    # long: its writer may reopen it to append. Renaming a finished file in skips the wait.
+    file_append_grace_seconds: float = 5.0
     inbox_poll_interval_seconds: float = 2.0
+    # A file with more than one name (a hard link) may be a link to a file kept elsewhere: refused
+    # unless this is set (tools that link files in on purpose).
+    allow_hard_links: bool = False
 
     # --- Kafka -------------------------------------------------------------------------------
     topic_partitions: int = 6
@@ -60,15 +66,30 @@ class Settings(BaseSettings):
     # Lower than kafka-python's defaults so a group joins in ~3 s instead of ~23 s.
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
-    kafka_max_poll_interval_ms: int = 300_000
+    # One batch may hold a 10 MB article, which enrich tags for minutes (spaCy, ~45,000 characters a
+    # CPU second): a consumer busy that long must not be taken for dead and its batch redone forever.
+    kafka_max_poll_interval_ms: int = 1_800_000
     kafka_poll_timeout_ms: int = 200
     kafka_max_poll_records: int = 64
     kafka_request_timeout_ms: int = 30_000
     kafka_max_message_bytes: int = 16 * 1024 * 1024
+    # Authentication and encryption towards the brokers (kafka-python's settings of the same names).
+    # Plain TCP by default: the embedded broker and compose's Kafka are local or on a private network.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
 
     # --- store / API -------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Keys the read API and /dashboard accept (X-API-Key header or ?api_key=); empty: no key needed.
+    api_keys: CommaList = Field(default=[], repr=False)
     db_retry_max_seconds: float = 30.0
     # A write that waits longer than this (a stalled server, a held lock) fails and is retried.
     db_statement_timeout_ms: int = 15_000
@@ -104,7 +125,7 @@ class Settings(BaseSettings):
     # --- logging -----------------------------------------------------------------------------
     log_level: LogLevel = "INFO"
 
-    @field_validator("include_globs", "exclude_globs", "metrics_targets", mode="before")
+    @field_validator("include_globs", "exclude_globs", "metrics_targets", "api_keys", mode="before")
     @classmethod
     def _split_globs(cls, value: object) -> object:
         # Allow NEWSFLOW_EXCLUDE_GLOBS="*.tmp,*.part" besides a JSON list.
@@ -113,6 +134,25 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> Settings:
+        # Said at start-up, naming the variable, rather than as a broker handshake error later.
+        if self.kafka_security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name, value in (
+                    ("NEWSFLOW_KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                    ("NEWSFLOW_KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                    ("NEWSFLOW_KAFKA_SASL_PASSWORD", self.kafka_sasl_password),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}"
+                )
+        return self
 
     @property
     def processed_dir(self) -> Path:

@@ -5,19 +5,34 @@ from __future__ import annotations
 import logging
 
 from kafka import KafkaProducer
+from kafka.producer.future import FutureRecordMetadata
 
 from shared.events import TOPIC_DLQ, DeadLetter
 from shared.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
-_ACK_TIMEOUT_SECONDS = 30.0
+ACK_TIMEOUT_SECONDS = 30.0
 
 
 def publish_dead_letter(producer: KafkaProducer, letter: DeadLetter) -> None:
     """Send ``letter`` and wait for the broker's acknowledgement (it must not be lost)."""
+    send_dead_letter(producer, letter).get(timeout=ACK_TIMEOUT_SECONDS)
+    dead_letter_acknowledged(letter)
+
+
+def send_dead_letter(producer: KafkaProducer, letter: DeadLetter) -> FutureRecordMetadata:
+    """Send ``letter`` without waiting; call :func:`dead_letter_acknowledged` once its future resolved.
+
+    For a batch of dead letters: one round trip to the broker for all of them, not one each.
+    """
     key = (letter.article_id or letter.source_file or letter.reason).encode("utf-8")
-    producer.send(TOPIC_DLQ, key=key, value=letter.to_bytes()).get(timeout=_ACK_TIMEOUT_SECONDS)
+    future: FutureRecordMetadata = producer.send(TOPIC_DLQ, key=key, value=letter.to_bytes())
+    return future
+
+
+def dead_letter_acknowledged(letter: DeadLetter) -> None:
+    """Count and log a dead letter the broker acknowledged."""
     DEAD_LETTERS.labels(letter.stage, letter.reason).inc()
     log.warning(
         "dead-lettered",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TOPIC_RAW = "news.raw.v1"
 TOPIC_ENRICHED = "news.enriched.v1"
@@ -80,6 +80,15 @@ class RawArticle(Event):
         default="live",
         description="live (dropped into the watched inbox), backfill (ingest --once) or replay (newsflow replay).",
     )
+
+    @field_validator("source_file")
+    @classmethod
+    def _inside_the_inbox(cls, value: str) -> str:
+        # Anyone who can reach the broker can produce: a name that climbs out of the inbox is never
+        # taken, so no consumer can ever be led to use it as a path (it is dead-lettered instead).
+        if not value or value.startswith("/") or "\x00" in value or ".." in value.split("/"):
+            raise ValueError("must be a file name relative to the inbox, without '..' parts or a leading '/'")
+        return value
 
 
 class EntityRef(BaseModel):

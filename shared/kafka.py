@@ -33,6 +33,28 @@ class CountingProducer(KafkaProducer):
         return future
 
 
+def security_options(settings: Settings) -> dict[str, Any]:
+    """kafka-python's authentication and TLS arguments from the settings (none for PLAINTEXT)."""
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value()
+            if settings.kafka_sasl_password
+            else None,
+        }
+    if settings.kafka_security_protocol.endswith("SSL"):
+        options |= {
+            "ssl_check_hostname": settings.kafka_ssl_check_hostname,
+            "ssl_cafile": str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
+            "ssl_certfile": str(settings.kafka_ssl_certfile) if settings.kafka_ssl_certfile else None,
+            "ssl_keyfile": str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            "ssl_password": settings.kafka_ssl_password.get_secret_value() if settings.kafka_ssl_password else None,
+        }
+    return options
+
+
 def make_producer(settings: Settings, *, client_id: str) -> KafkaProducer:
     """A producer that never loses or duplicates an acknowledged send.
 
@@ -53,6 +75,7 @@ def make_producer(settings: Settings, *, client_id: str) -> KafkaProducer:
         max_request_size=settings.kafka_max_message_bytes,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         allow_auto_create_topics=False,
+        **security_options(settings),
     )
 
 
@@ -72,6 +95,7 @@ def make_consumer(settings: Settings, *, group_id: str, client_id: str) -> Kafka
         fetch_max_bytes=max(52_428_800, settings.kafka_max_message_bytes),
         max_partition_fetch_bytes=settings.kafka_max_message_bytes,
         allow_auto_create_topics=False,
+        **security_options(settings),
     )
 
 
@@ -80,7 +104,11 @@ def wait_for_broker(settings: Settings, *, timeout_seconds: float = 60.0) -> Kaf
     deadline = time.monotonic() + timeout_seconds
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=settings.require_kafka().split(","), client_id="newsflow-admin")
+            return KafkaAdminClient(
+                bootstrap_servers=settings.require_kafka().split(","),
+                client_id="newsflow-admin",
+                **security_options(settings),
+            )
         except KafkaError as exc:
             if time.monotonic() > deadline:
                 raise RuntimeError(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.ingest.parsing.article import ParsedFile
+from services.ingest.parsing.article import ParsedArticle, ParsedFile
+from services.ingest.parsing.errors import check_unicode
 from shared.events import Origin, RawArticle, utcnow
 from shared.identity import article_id
 from shared.titles import derive_title
@@ -23,7 +24,13 @@ def raw_articles(
     received_at: datetime,
     origin: Origin = "live",
 ) -> list[RawArticle]:
-    """One event per article of ``parsed``, the file named ``source_file`` (relative to the inbox)."""
+    """One event per article of ``parsed``, the file named ``source_file`` (relative to the inbox).
+
+    Every text is checked to be valid Unicode first (whatever format it came from): a lone surrogate
+    rejects the file with a reason instead of failing at the broker or in Postgres.
+    """
+    for _, article in parsed.articles:
+        _check_texts(article)
     return [
         RawArticle(
             article_id=article_id(source_file, sha256, part),
@@ -48,3 +55,19 @@ def raw_articles(
         )
         for part, article in parsed.articles
     ]
+
+
+def _check_texts(article: ParsedArticle) -> None:
+    fields = {
+        "title": article.title,
+        "body": article.body,
+        "dateline": article.dateline,
+        "source": article.source,
+        "byline": article.byline,
+        "url": article.url,
+    }
+    for name, value in fields.items():
+        if value:
+            check_unicode(value, f"The article's {name}")
+    for paragraph in article.boilerplate:
+        check_unicode(paragraph, "The article's removed boilerplate")

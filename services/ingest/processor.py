@@ -2,7 +2,13 @@
 
 Order is what makes it safe: a file leaves the claim folder only after the broker acknowledged
 every article of it (or its dead letter). A crash before that leaves it claimed, and it is
-published again with the same identity.
+published again with the same identity; a crash after it finishes the move without publishing
+again (the ledger remembers the acknowledgement).
+
+Each file is its own failure boundary: whatever goes wrong with one file (a bug in a parser, a
+name the filesystem refuses) rejects that file with reason ``internal_error`` and the batch goes
+on. A file that still cannot be finished, or that made the process die, is tried
+``MAX_ATTEMPTS`` times and then set aside in ``quarantine/`` with a reason file.
 """
 
 from __future__ import annotations
@@ -13,29 +19,35 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+from kafka.producer.future import FutureRecordMetadata
 
 from services.ingest import metrics
 from services.ingest.archive import ArchiveRecord, write_sidecar
 from services.ingest.articles import raw_articles
 from services.ingest.claims import ClaimStore
 from services.ingest.disposition import move_to, processed_folder, write_reason_file
-from services.ingest.ledger import Ledger
+from services.ingest.ledger import ClaimState, Ledger
+from services.ingest.names import display_name, stored_relpath
 from services.ingest.parsing.article import ParsedFile, RecordError
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
 from shared.config import Settings
-from shared.dead_letter import publish_dead_letter
+from shared.dead_letter import dead_letter_acknowledged, publish_dead_letter, send_dead_letter
 from shared.events import TOPIC_RAW, DeadLetter, Origin, RawArticle, utcnow
 from shared.identity import article_id, sha256_hex
+from shared.text import escape_surrogates
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long to wait for the broker to acknowledge a file's articles before retrying it later.
 ACK_TIMEOUT_SECONDS: Final = 30.0
@@ -43,7 +55,13 @@ ACK_TIMEOUT_SECONDS: Final = 30.0
 _ACK_POLL_SECONDS: Final = 0.2
 _READ_CHUNK_BYTES: Final = 1024 * 1024
 
-Status = Literal["published", "rejected", "retry"]
+# Attempts at one claimed file (process deaths included) before it is quarantined.
+MAX_ATTEMPTS: Final = 3
+_MAX_ERROR_CHARS: Final = 500
+
+# "failed": newsflow could not finish the file this time (it stays claimed; see MAX_ATTEMPTS).
+# A quarantined file is "rejected" with reason "quarantined".
+Status = Literal["published", "rejected", "retry", "failed"]
 
 
 @dataclass
@@ -58,9 +76,34 @@ class Outcome:
     bad_records: int = 0
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """A file in the claim folder: its inbox-relative path, the name events give it, its ledger key."""
+
+    relpath: str
+    source: str
+    claim_key: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class _Rejecting:
+    """A file whose dead letter is on its way; once acknowledged it moves as ``finish`` says."""
+
+    relpath: str
+    source: str
+    claim_key: str
+    path: Path
+    letter: DeadLetter
+    future: FutureRecordMetadata
+    finish: dict[str, Any]
+
+
 @dataclass
 class _InFlight:
     relpath: str
+    source: str
+    claim_key: str
     path: Path
     sha256: str
     size: int
@@ -93,43 +136,118 @@ class FileProcessor:
         self.received_at: dict[str, datetime] = {}
         # Carried by every event; a one-shot backfill sets "backfill" (latency figures keep them apart).
         self.origin: Origin = "live"
+        # Claimed files that could not even be quarantined: not tried again by this process.
+        self.stuck: set[str] = set()
 
     def process(self, relpaths: list[str]) -> list[Outcome]:
-        """Handle claimed files as one batch: all sends first, then all acks (one round trip)."""
+        """Handle claimed files: the fresh ones as one batch, then each one tried before on its own.
+
+        A file handled before without finishing (its process died, or even rejecting it failed) is
+        a suspect: alone in its batch, it can only take itself down, never republish the others.
+        """
         outcomes: list[Outcome] = []
-        in_flight: list[_InFlight] = []
-        batch_hashes: set[str] = set()
+        fresh: list[_Claimed] = []
+        suspects: list[tuple[int, _Claimed]] = []
         for relpath in relpaths:
             path = self.claims.path_of(relpath)
+            source = display_name(relpath)
             try:
-                in_flight.append(self._send(relpath, path, batch_hashes))
+                claim_key = _claim_key(path, source)
+            except FileNotFoundError:
+                continue  # gone meanwhile (another replica adopted it back, or a person removed it)
+            if claim_key in self.stuck:
+                continue
+            claimed = _Claimed(relpath, source, claim_key, path)
+            state = self.ledger.claim_state(claim_key)
+            if state.attempts >= MAX_ATTEMPTS:
+                outcomes.append(self._quarantine(relpath, path, claim_key, state))
+            elif state.acknowledged is not None:
+                self.ledger.begin_attempt(claim_key, source)
+                resume = partial(self._resume, relpath, path, claim_key, state)
+                outcomes.append(self._guarded(relpath, claim_key, resume))
+            elif state.attempts:
+                suspects.append((state.attempts, claimed))
+            else:
+                fresh.append(claimed)
+        outcomes += self._process_batch(fresh)
+        for _, suspect in sorted(suspects, key=lambda pair: pair[0]):
+            outcomes += self._process_batch([suspect])
+        return outcomes
+
+    def _process_batch(self, batch: list[_Claimed]) -> list[Outcome]:
+        """Read and parse every file, then send all their events and dead letters, then wait for all acks.
+
+        Parsing comes first so that a file that makes the process die does so before anything of
+        its batch is sent: no other file is published twice because of it. Sending everything
+        before waiting makes the batch one round trip to the broker, rejections included.
+        """
+        outcomes: list[Outcome] = []
+        prepared: list[_InFlight] = []
+        refused: list[tuple[_Claimed, Rejection]] = []
+        batch_hashes: set[str] = set()
+        for claimed in batch:
+            self.ledger.begin_attempt(claimed.claim_key, claimed.source)
+            try:
+                prepared.append(self._prepare(claimed, batch_hashes))
             except Rejection as rejection:
-                outcomes.append(self._reject(relpath, path, rejection, *_identify(path)))
+                refused.append((claimed, rejection))
+            except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _internal_error logs it
+                refused.append((claimed, self._internal_error(claimed.source, exc)))
+        in_flight: list[_InFlight] = []
+        for item in prepared:
+            try:
+                self._send(item)
+                in_flight.append(item)
+            except Rejection as rejection:
+                outcomes.append(self._reject_guarded(item.relpath, item.path, item.claim_key, rejection))
             except KafkaError as exc:
-                outcomes.append(self._retry(relpath, exc))
+                outcomes.append(self._retry(item.relpath, item.claim_key, exc))
+            except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _internal_error logs it
+                internal = self._internal_error(item.source, exc)
+                outcomes.append(self._reject_guarded(item.relpath, item.path, item.claim_key, internal))
+        rejecting: list[_Rejecting] = []
+        for claimed, refusal in refused:
+            send = partial(self._send_rejection, claimed.relpath, claimed.path, claimed.claim_key, refusal)
+            sent = self._guarded(claimed.relpath, claimed.claim_key, send)
+            if isinstance(sent, _Rejecting):
+                rejecting.append(sent)
+            else:
+                outcomes.append(sent)
         for item in in_flight:
-            outcomes.append(self._finish(item))
+            try:
+                outcomes.append(self._finish(item))
+            except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; both paths log it
+                if self.ledger.claim_state(item.claim_key).acknowledged is not None:
+                    # Published; only the move failed: finished on a later attempt, never published again.
+                    outcomes.append(self._failed(item.relpath, item.claim_key, exc))
+                else:
+                    internal = self._internal_error(item.source, exc)
+                    outcomes.append(self._reject_guarded(item.relpath, item.path, item.claim_key, internal))
+        for pending in rejecting:
+            outcomes.append(self._guarded(pending.relpath, pending.claim_key, partial(self._finish_rejection, pending)))
         return outcomes
 
     # --- reading and sending -------------------------------------------------------------------
-    def _send(self, relpath: str, path: Path, batch_hashes: set[str]) -> _InFlight:
-        data = self._read(relpath, path)
+    def _prepare(self, claimed: _Claimed, batch_hashes: set[str]) -> _InFlight:
+        """Read and parse one claimed file into its events (nothing is sent yet)."""
+        relpath, source = claimed.relpath, claimed.source
+        data = self._read(relpath, claimed.path)
         sha256 = sha256_hex(data)
         metrics.BYTES_READ.inc(len(data))
         try:
-            parsed = parse_file(Path(relpath).name, data, max_bytes=self.settings.max_file_bytes)
+            parsed = parse_file(Path(source).name, data, max_bytes=self.settings.max_file_bytes)
         except Rejection:
             raise
         except Exception as exc:
-            log.exception("parser failed", extra={"source_file": relpath})
+            log.exception("parser failed", extra={"source_file": source})
             raise Rejection(
                 "parse_failed",
-                f"newsflow could not parse this file ({type(exc).__name__}: {exc}); it is kept here: "
+                f"newsflow could not parse this file ({type(exc).__name__}: {_short(exc)}); it is kept here: "
                 "please report it with this file.",
             ) from exc
         events = raw_articles(
             parsed,
-            source_file=relpath,
+            source_file=source,
             sha256=sha256,
             size_bytes=len(data),
             received_at=self.received_at.get(relpath) or utcnow(),
@@ -138,9 +256,13 @@ class FileProcessor:
         # Bytes seen earlier in this batch count too: a backfill sends a batch before any is recorded.
         duplicate = sha256 in batch_hashes or self.ledger.seen_bytes(sha256)
         batch_hashes.add(sha256)
-        item = _InFlight(relpath, path, sha256, len(data), parsed, events, duplicate=duplicate)
+        return _InFlight(
+            relpath, source, claimed.claim_key, claimed.path, sha256, len(data), parsed, events, duplicate=duplicate
+        )
+
+    def _send(self, item: _InFlight) -> None:
         item.sent_at = time.perf_counter()
-        for event in events:
+        for event in item.events:
             try:
                 future = self.producer.send(TOPIC_RAW, key=event.article_id.encode("utf-8"), value=event.to_bytes())
             except MessageSizeTooLargeError as exc:
@@ -150,7 +272,6 @@ class FileProcessor:
                     "NEWSFLOW_KAFKA_MAX_MESSAGE_BYTES.",
                 ) from exc
             item.futures.append(future)
-        return item
 
     def _read(self, relpath: str, path: Path) -> bytes:
         info = path.lstat()
@@ -161,6 +282,15 @@ class FileProcessor:
                 "not_a_regular_file",
                 "This is not a regular file (a pipe, socket or device); drop a regular file instead.",
             )
+        if info.st_nlink > 1 and not self.settings.allow_hard_links:
+            # Another name of the same file may sit anywhere on this filesystem, where the person who
+            # dropped the link may not even be allowed to read it: a link must not publish it.
+            raise Rejection(
+                "hard_link",
+                f"This file has {info.st_nlink} names (hard links): it is also stored elsewhere, and newsflow "
+                "only publishes files given to it. Copy the file into the inbox instead of linking it, or set "
+                "NEWSFLOW_ALLOW_HARD_LINKS=true if your tools link files in on purpose.",
+            )
         if info.st_size > self.settings.max_file_bytes:
             # Checked before reading, so a huge file never lands in memory.
             raise Rejection(
@@ -168,7 +298,14 @@ class FileProcessor:
                 f"The file has {info.st_size:,} bytes, over the {self.settings.max_file_bytes:,}-byte limit "
                 "(NEWSFLOW_MAX_FILE_BYTES); split it or raise the limit.",
             )
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except PermissionError as exc:
+            raise Rejection(
+                "unreadable",
+                f"newsflow may not read this file ({exc.strerror}); give the user it runs as read access and "
+                "drop it again.",
+            ) from exc
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(self.settings.max_file_bytes + 1)
         if len(data) > self.settings.max_file_bytes:
@@ -176,9 +313,10 @@ class FileProcessor:
         return data
 
     def _symlink_rejection(self, relpath: str, path: Path) -> Rejection:
-        link = os.readlink(path)
+        raw_link = os.readlink(path)
+        link = display_name(raw_link)  # for the message: a target's bytes need not be UTF-8 either
         # Resolve the link as it was in the inbox (relative links are relative to its folder there).
-        target = ((self.inbox / relpath).parent / link).resolve(strict=False)
+        target = ((self.inbox / relpath).parent / raw_link).resolve(strict=False)
         inbox = self.inbox.resolve()
         if target != inbox and inbox not in target.parents:
             return Rejection(
@@ -197,31 +335,34 @@ class FileProcessor:
             for future in item.futures:
                 self._wait_ack(future)
         except MessageSizeTooLargeError as exc:
-            return self._reject(
+            return self._reject_guarded(
                 item.relpath,
                 item.path,
+                item.claim_key,
                 Rejection("too_large", f"An article is too large for the broker ({exc}); split the file."),
-                item.sha256,
-                item.size,
             )
         except KafkaError as exc:
-            return self._retry(item.relpath, exc)
+            return self._retry(item.relpath, item.claim_key, exc)
         metrics.PUBLISH_LATENCY_SECONDS.observe(time.perf_counter() - item.sent_at)
         try:
             for error in item.parsed.errors:
                 self._dead_letter_record(item, error)
         except KafkaError as exc:
-            return self._retry(item.relpath, exc)
+            return self._retry(item.relpath, item.claim_key, exc)
+        finish = {"kind": "published", "record": self._archive_record(item).model_dump(mode="json")}
         if item.parsed.errors:
-            self._write_record_report(item)
-        self._dispose_published(item)
-        self.ledger.record_published(item.sha256, item.relpath, item.events[0].article_id)
+            finish["report"] = self._record_report(item)
+        # From here on the file is never published again, whatever happens to the process.
+        self.ledger.acknowledge(item.claim_key, item.source, finish)
+        self.ledger.record_published(item.sha256, item.source, item.events[0].article_id)
+        self._dispose_published(item.relpath, item.path, finish)
+        self.ledger.release(item.claim_key)
         metrics.FILES_PUBLISHED.labels(item.parsed.content_type).inc()
         metrics.ARTICLES_PUBLISHED.labels(item.parsed.content_type).inc(len(item.events))
         log.info(
             "published",
             extra={
-                "source_file": item.relpath,
+                "source_file": item.source,
                 "article_id": item.events[0].article_id,
                 "articles": len(item.events),
                 "bad_records": len(item.parsed.errors),
@@ -243,34 +384,56 @@ class FileProcessor:
                 if self.stop.is_set() or time.monotonic() > deadline:
                     raise
 
-    def _dispose_published(self, item: _InFlight) -> None:
+    def _archive_record(self, item: _InFlight) -> ArchiveRecord:
+        return ArchiveRecord(
+            stored_name=Path(item.relpath).name,
+            source_file=item.source,
+            sha256=item.sha256,
+            size_bytes=item.size,
+            content_type=item.parsed.content_type,
+            articles=len(item.events),
+            received_at=item.events[0].received_at,
+            archived_at=utcnow(),
+        )
+
+    def _dispose_published(self, relpath: str, path: Path, finish: dict[str, Any]) -> None:
+        """Move (or delete, or keep) a file whose events were acknowledged, as ``finish`` says."""
+        report = finish.get("report")
+        if report is not None:
+            folder = self.settings.rejected_dir / Path(stored_relpath(relpath)).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            write_reason_file(folder / Path(stored_relpath(relpath)).name, report)
         policy = self.settings.processed_policy
         if policy == "delete":
-            item.path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         elif policy == "keep":
-            info = item.path.lstat()
+            info = path.lstat()
             # Remembered before it reappears in the inbox, so no scan can pick it up again.
-            self.ledger.remember_kept(item.relpath, info.st_size, info.st_mtime_ns)
-            move_to(item.path, self.inbox, item.relpath)
+            self.ledger.remember_kept(display_name(relpath), info.st_size, info.st_mtime_ns)
+            move_to(path, self.inbox, relpath)
         else:
-            record = ArchiveRecord(
-                stored_name=Path(item.relpath).name,
-                source_file=item.relpath,
-                sha256=item.sha256,
-                size_bytes=item.size,
-                content_type=item.parsed.content_type,
-                articles=len(item.events),
-                received_at=item.events[0].received_at,
-                archived_at=utcnow(),
-            )
-            # The sidecar keeps the original name, which a numbered suffix would otherwise lose.
+            record = ArchiveRecord.model_validate(finish["record"])
+            # The sidecar keeps the original name, which a numbered suffix or a stored name would lose.
             move_to(
-                item.path,
+                path,
                 processed_folder(self.settings.processed_dir),
-                item.relpath,
+                stored_relpath(relpath),
                 describe=lambda stored: write_sidecar(stored, record),
             )
-        self.claims.forget(item.relpath)
+        self.claims.forget(relpath)
+
+    def _resume(self, relpath: str, path: Path, claim_key: str, state: ClaimState) -> Outcome:
+        """Finish a file whose events (or dead letter) the broker acknowledged before a restart."""
+        finish = state.acknowledged or {}
+        source = display_name(relpath)
+        log.info("finishing a file acknowledged before a restart", extra={"source_file": source})
+        if finish.get("kind") == "rejected":
+            reason = str(finish["reason_record"]["reason"])
+            self._move_rejected(relpath, path, claim_key, finish)
+            return Outcome(relpath, "rejected", reason=reason)
+        self._dispose_published(relpath, path, finish)
+        self.ledger.release(claim_key)
+        return Outcome(relpath, "published", int(finish["record"]["articles"]))
 
     def _dead_letter_record(self, item: _InFlight, error: RecordError) -> None:
         publish_dead_letter(
@@ -278,76 +441,180 @@ class FileProcessor:
             DeadLetter(
                 stage="ingest",
                 reason=error.reason,
-                message=error.message,
-                source_file=item.relpath,
+                message=escape_surrogates(error.message),
+                source_file=item.source,
                 line=error.line,
                 sha256=item.sha256,
-                article_id=article_id(item.relpath, item.sha256, error.part),
-                payload=error.payload,
+                article_id=article_id(item.source, item.sha256, error.part),
+                payload=escape_surrogates(error.payload) if error.payload else None,
             ),
         )
         metrics.RECORDS_REJECTED.labels(error.reason).inc()
 
-    def _write_record_report(self, item: _InFlight) -> None:
-        folder = self.settings.rejected_dir / Path(item.relpath).parent
-        folder.mkdir(parents=True, exist_ok=True)
-        write_reason_file(
-            folder / Path(item.relpath).name,
-            {
-                "file": item.relpath,
-                "status": "partially_ingested",
-                "stage": "ingest",
-                "message": f"{len(item.events)} records were published; the {len(item.parsed.errors)} listed here "
-                "were not. Fix them and drop them again in a new file.",
-                "time": utcnow().isoformat(),
-                "sha256": item.sha256,
-                "records": [
-                    {"part": e.part, "line": e.line, "reason": e.reason, "message": e.message, "payload": e.payload}
-                    for e in item.parsed.errors
-                ],
-            },
-        )
+    def _record_report(self, item: _InFlight) -> dict[str, Any]:
+        return {
+            "file": item.source,
+            "status": "partially_ingested",
+            "stage": "ingest",
+            "message": f"{len(item.events)} records were published; the {len(item.parsed.errors)} listed here "
+            "were not. Fix them and drop them again in a new file.",
+            "time": utcnow().isoformat(),
+            "sha256": item.sha256,
+            "records": [
+                {"part": e.part, "line": e.line, "reason": e.reason, "message": e.message, "payload": e.payload}
+                for e in item.parsed.errors
+            ],
+        }
 
-    # --- rejections and retries ----------------------------------------------------------------
-    def _reject(self, relpath: str, path: Path, rejection: Rejection, sha256: str | None, size: int | None) -> Outcome:
+    # --- rejections, quarantine and retries -----------------------------------------------------
+    def _reject_guarded(self, relpath: str, path: Path, claim_key: str, rejection: Rejection) -> Outcome:
+        return self._guarded(relpath, claim_key, partial(self._reject, relpath, path, claim_key, rejection))
+
+    def _guarded(self, relpath: str, claim_key: str, action: Callable[[], T]) -> T | Outcome:
+        """``action()``, or a "retry" or "failed" outcome when even that raises (the file stays claimed)."""
         try:
-            publish_dead_letter(
-                self.producer,
-                DeadLetter(
-                    stage="ingest",
-                    reason=rejection.reason,
-                    message=rejection.message,
-                    source_file=relpath,
-                    sha256=sha256,
-                ),
-            )
+            return action()
         except KafkaError as exc:
-            return self._retry(relpath, exc)  # the file stays claimed until its dead letter lands
-        reason_record: dict[str, object] = {
-            "file": relpath,
+            return self._retry(relpath, claim_key, exc)
+        except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _failed logs it
+            return self._failed(relpath, claim_key, exc)
+
+    def _reject(self, relpath: str, path: Path, claim_key: str, rejection: Rejection, **where: Any) -> Outcome:
+        """Dead-letter the file, then move it to rejected/ (or ``folder=``) beside a reason file."""
+        return self._finish_rejection(self._send_rejection(relpath, path, claim_key, rejection, **where))
+
+    def _send_rejection(
+        self,
+        relpath: str,
+        path: Path,
+        claim_key: str,
+        rejection: Rejection,
+        *,
+        folder: Path | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> _Rejecting:
+        """Send the file's dead letter (not waiting for the broker) and describe where the file goes."""
+        source = display_name(relpath)
+        sha256, size = _identify(path)
+        # Whatever a message quotes (a link's target, an error's text) goes into JSON: valid Unicode only.
+        message = escape_surrogates(rejection.message)
+        letter = DeadLetter(stage="ingest", reason=rejection.reason, message=message, source_file=source, sha256=sha256)
+        reason_record: dict[str, Any] = {
+            "file": source,
             "reason": rejection.reason,
-            "message": rejection.message,
+            "message": message,
             "stage": "ingest",
             "time": utcnow().isoformat(),
             "sha256": sha256,
             "size_bytes": size,
+            **(details or {}),
         }
+        finish = {
+            "kind": "rejected",
+            "folder": str(folder or self.settings.rejected_dir),
+            "reason_record": reason_record,
+        }
+        future = send_dead_letter(self.producer, letter)
+        return _Rejecting(relpath, source, claim_key, path, letter, future, finish)
+
+    def _finish_rejection(self, rejecting: _Rejecting) -> Outcome:
+        """Once the broker acknowledged the dead letter: remember that, then move the file with its reason."""
+        # A KafkaError here leaves the file claimed until its dead letter lands.
+        self._wait_ack(rejecting.future)
+        dead_letter_acknowledged(rejecting.letter)
+        self.ledger.acknowledge(rejecting.claim_key, rejecting.source, rejecting.finish)
+        self._move_rejected(rejecting.relpath, rejecting.path, rejecting.claim_key, rejecting.finish)
+        reason, message = rejecting.letter.reason, rejecting.letter.message
+        log.warning(
+            "file quarantined" if reason == "quarantined" else "file rejected",
+            extra={"source_file": rejecting.source, "reason": reason, "detail": message},
+        )
+        return Outcome(rejecting.relpath, "rejected", reason=reason)
+
+    def _move_rejected(self, relpath: str, path: Path, claim_key: str, finish: dict[str, Any]) -> None:
+        reason_record = finish["reason_record"]
         # The reason file is written before the claim is let go: no file ends up rejected without one.
-        move_to(
-            path, self.settings.rejected_dir, relpath, describe=lambda stored: write_reason_file(stored, reason_record)
+        target = move_to(
+            path,
+            Path(finish["folder"]),
+            stored_relpath(relpath),
+            describe=lambda stored: write_reason_file(stored, {**reason_record, "stored_name": stored.name}),
         )
         self.claims.forget(relpath)
-        metrics.FILES_REJECTED.labels(rejection.reason).inc()
-        log.warning(
-            "file rejected",
-            extra={"source_file": relpath, "reason": rejection.reason, "detail": rejection.message},
-        )
-        return Outcome(relpath, "rejected", reason=rejection.reason)
+        self.ledger.release(claim_key)
+        metrics.FILES_REJECTED.labels(str(reason_record["reason"])).inc()
+        if target.name != Path(relpath).name:
+            log.info(
+                "stored under another name",
+                extra={"source_file": display_name(relpath), "stored_name": target.name, "folder": str(target.parent)},
+            )
 
-    def _retry(self, relpath: str, exc: Exception) -> Outcome:
+    def _quarantine(self, relpath: str, path: Path, claim_key: str, state: ClaimState) -> Outcome:
+        """Set aside a file newsflow failed on ``MAX_ATTEMPTS`` times; ``/health`` says so while it is there."""
+        last = state.last_error or "the process stopped while handling it"
+        published = (state.acknowledged or {}).get("kind") == "published"
+        done = " Its articles were published; only archiving it failed." if published else ""
+        rejection = Rejection(
+            "quarantined",
+            f"newsflow failed on this file {state.attempts} times in a row (last: {last}).{done} It is set aside "
+            "so that other files go on; please report it with this file. To try it again, move it back into the "
+            "inbox; to drop it, delete it and this reason file.",
+        )
+        details = {"attempts": state.attempts, "last_error": state.last_error, "published": published}
+        folder = self.settings.quarantine_dir
+        set_aside = partial(self._reject, relpath, path, claim_key, rejection, folder=folder, details=details)
+        outcome = self._guarded(relpath, claim_key, set_aside)
+        if outcome.status == "failed":
+            # Not even set aside: leave it where it is, and stop trying in this process.
+            self.stuck.add(claim_key)
+            log.error("file could not be quarantined; left claimed", extra={"source_file": display_name(relpath)})
+        return outcome
+
+    def _internal_error(self, source: str, exc: Exception) -> Rejection:
+        log.error(
+            "unexpected error on one file; rejecting it and going on",
+            extra={"source_file": source, "error": f"{type(exc).__name__}: {_short(exc)}"},
+            exc_info=exc,
+        )
+        return Rejection(
+            "internal_error",
+            f"newsflow failed on this file ({type(exc).__name__}: {_short(exc)}). This is a fault of newsflow, "
+            "not necessarily of the file: please report it with this file, which is kept here. Other files "
+            "are not affected.",
+        )
+
+    def _failed(self, relpath: str, claim_key: str, exc: Exception) -> Outcome:
+        error = f"{type(exc).__name__}: {_short(exc)}"
+        log.error(
+            "could not finish a file; it stays claimed and is tried again",
+            extra={"source_file": display_name(relpath), "error": error},
+            exc_info=exc,
+        )
+        try:
+            self.ledger.note_error(claim_key, error)
+        except Exception:  # the ledger itself failing must not end the batch
+            log.exception("ledger unavailable")
+        return Outcome(relpath, "failed", reason="internal_error")
+
+    def _retry(self, relpath: str, claim_key: str, exc: Exception) -> Outcome:
         metrics.PUBLISH_RETRIES.inc()
-        log.warning("broker did not acknowledge; will retry", extra={"source_file": relpath, "error": str(exc)})
+        self.ledger.undo_attempt(claim_key)  # the broker's trouble, not the file's
+        log.warning(
+            "broker did not acknowledge; will retry", extra={"source_file": display_name(relpath), "error": str(exc)}
+        )
         return Outcome(relpath, "retry")
+
+
+def _claim_key(path: Path, source: str) -> str:
+    """The identity of one claimed file: its inode (kept by renames and adoption) and its name."""
+    info = path.lstat()
+    return f"{info.st_dev}:{info.st_ino}:{source}"
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's text, shortened and valid Unicode (it goes into JSON and logs)."""
+    text = escape_surrogates(str(exc))
+    return text if len(text) <= _MAX_ERROR_CHARS else text[:_MAX_ERROR_CHARS] + "…"
 
 
 def _identify(path: Path) -> tuple[str | None, int | None]:

@@ -19,9 +19,11 @@ from services.ingest import metrics
 from services.ingest.claims import CLAIMS_IN_INBOX, ClaimStore, can_rename_between
 from services.ingest.inbox import Candidate, scan_inbox
 from services.ingest.ledger import Ledger
+from services.ingest.names import display_name
 from services.ingest.processor import FileProcessor, Outcome
+from services.ingest.quarantine import count_quarantined
 from services.ingest.settle import SettleTracker
-from services.ingest.watcher import InboxWatcher
+from services.ingest.watcher import InboxWatcher, WriteActivity
 from shared.config import Settings
 from shared.events import utcnow
 from shared.kafka import make_producer
@@ -34,7 +36,11 @@ CLAIM_BATCH_FILES: Final = 32
 # How often a replica looks for files left claimed by a replica that stopped.
 ORPHAN_CHECK_SECONDS: Final = 10.0
 RETRY_BACKOFF_MAX_SECONDS: Final = 30.0
+# How often the files in quarantine/ are counted for the metric (and so for the store's /health).
+QUARANTINE_COUNT_SECONDS: Final = 2.0
 _PRODUCER_CLOSE_SECONDS: Final = 1.0
+# Outcomes that leave a file in the claim folder, to be tried again after a backoff.
+_STILL_CLAIMED: Final = frozenset({"retry", "failed"})
 
 
 def new_replica_id() -> str:
@@ -57,10 +63,17 @@ class IngestService:
         self.processor = FileProcessor(
             settings, producer=self.producer, claims=self.claims, ledger=self.ledger, inbox=self.inbox, stop=stop
         )
-        self.tracker = SettleTracker(settings.file_settle_seconds)
+        self.activity = WriteActivity()
+        self.tracker = SettleTracker(
+            settings.file_settle_seconds,
+            append_grace_seconds=settings.file_append_grace_seconds,
+            activity=self.activity,
+        )
         self.wake = threading.Event()
         self._orphans_checked_at = 0.0
+        self._quarantine_counted_at = 0.0
         self._failures = 0
+        self._unclaimable: dict[str, tuple[int, int]] = {}
         metrics.init_metrics()
 
     def _claims_root(self) -> Path:
@@ -78,11 +91,18 @@ class IngestService:
     # ---------------------------------------------------------------------------------------
     def run(self) -> None:
         """Backfill the inbox, then follow it until ``stop`` is set."""
-        watcher = InboxWatcher(self.inbox, recursive=self.settings.inbox_recursive, wake=self.wake, stop=self.stop)
+        watcher = InboxWatcher(
+            self.inbox, recursive=self.settings.inbox_recursive, wake=self.wake, stop=self.stop, activity=self.activity
+        )
         watcher.start()
         log.info("ingest started", extra={"inbox": str(self.inbox), "replica": self.replica_id})
         while not self.stop.is_set():
-            had_work = self.run_cycle()
+            try:
+                had_work = self.run_cycle()
+            except Exception:  # one bad cycle (a full disk, say) must not end the service
+                log.exception("ingest cycle failed; trying again after a pause")
+                self._failures += 1
+                had_work = False
             if had_work and not self._failures:
                 continue  # more may have arrived meanwhile; look again at once
             timeout = self.settings.inbox_poll_interval_seconds
@@ -98,6 +118,7 @@ class IngestService:
     def run_cycle(self, only: set[str] | None = None, progress: list[Outcome] | None = None) -> bool:
         """Adopt orphans, claim what has settled, process it. True if any file was handled."""
         self._adopt_orphans()
+        self._count_quarantined()
         handled = self._process(self.claims.pending(), progress)
         candidates = self.scan(only)
         ready = self.tracker.ready(candidates)
@@ -126,7 +147,18 @@ class IngestService:
         return candidates
 
     def _claim(self, candidate: Candidate) -> bool:
-        claimed = self.claims.claim(candidate.path, candidate.relpath)
+        try:
+            claimed = self.claims.claim(candidate.path, candidate.relpath)
+        except OSError as exc:
+            # Left in the inbox (a folder ingest may not write, say); said once until the file changes.
+            if self._unclaimable.get(candidate.relpath) != (candidate.size, candidate.mtime_ns):
+                self._unclaimable[candidate.relpath] = (candidate.size, candidate.mtime_ns)
+                log.error(
+                    "cannot claim a file; it stays in the inbox",
+                    extra={"source_file": display_name(candidate.relpath), "error": str(exc)},
+                )
+            return False
+        self._unclaimable.pop(candidate.relpath, None)
         self.tracker.forget(candidate.relpath)
         if claimed is None:
             return False
@@ -137,15 +169,19 @@ class IngestService:
     def _process(self, relpaths: list[str], progress: list[Outcome] | None) -> int:
         if not relpaths:
             return 0
+        stuck_before = len(self.processor.stuck)
         outcomes = self.processor.process(relpaths)
+        unfinished = [o for o in outcomes if o.status in _STILL_CLAIMED]
         for outcome in outcomes:
-            if outcome.status != "retry":
+            if outcome.status not in _STILL_CLAIMED:
                 self.processor.received_at.pop(outcome.relpath, None)
-        retries = sum(1 for o in outcomes if o.status == "retry")
-        self._failures = self._failures + 1 if retries else 0
+        # Only the broker's failures back off; a file that failed is tried again at the next look.
+        self._failures = self._failures + 1 if any(o.status == "retry" for o in outcomes) else 0
+        if len(self.processor.stuck) != stuck_before or any(o.reason == "quarantined" for o in outcomes):
+            self._count_quarantined(force=True)
         if progress is not None:
-            progress.extend(o for o in outcomes if o.status != "retry")
-        return len(outcomes) - retries
+            progress.extend(o for o in outcomes if o.status not in _STILL_CLAIMED)
+        return len(outcomes) - len(unfinished)
 
     def _adopt_orphans(self) -> None:
         now = time.monotonic()
@@ -154,6 +190,14 @@ class IngestService:
         self._orphans_checked_at = now
         adopted = self.claims.adopt_orphans()
         metrics.CLAIMS_RECOVERED.inc(len(adopted))
+
+    def _count_quarantined(self, *, force: bool = False) -> None:
+        """Publish how many files sit in quarantine/ (a person clears it by moving them away)."""
+        now = time.monotonic()
+        if not force and now - self._quarantine_counted_at < QUARANTINE_COUNT_SECONDS:
+            return
+        self._quarantine_counted_at = now
+        metrics.FILES_QUARANTINED.set(count_quarantined(self.settings.quarantine_dir) + len(self.processor.stuck))
 
     def close(self) -> None:
         self.producer.close(timeout=_PRODUCER_CLOSE_SECONDS)

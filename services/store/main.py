@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
+from services.store.access import api_access
 from services.store.api.app import create_app
 from services.store.consumer import make_article_handler, make_dead_letter_handler
 from services.store.db.session import make_writer_engine
@@ -78,6 +79,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     for thread in threads:
         thread.start()
     log.info("store started", extra={"api": f"http://{settings.api_host}:{settings.api_port}"})
+    _say_who_may_read(settings)
     try:
         while not stop.wait(_WATCH_INTERVAL_SECONDS):
             dead = [thread.name for thread in threads if not thread.is_alive()]
@@ -126,3 +128,8 @@ def _wait_for_schema(engine: Engine, stop: threading.Event) -> None:
             )
         stop.wait(1.0)
         waited += 1.0
+
+
+def _say_who_may_read(settings: Settings) -> None:
+    line, open_to_network = api_access(settings)
+    (log.warning if open_to_network else log.info)(line)

@@ -244,9 +244,12 @@ def test_no_secret_is_committed() -> None:
     raw = stack.raw_compose()["services"]
     assert raw["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert raw["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
-    assert "${POSTGRES_PASSWORD:?" in raw["store"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_WRITER_PASSWORD:?" in raw["store"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_API_PASSWORD:?" in raw["store"]["environment"]["NEWSFLOW_API_DATABASE_URL"]
+    assert "${POSTGRES_PASSWORD:?" in raw["migrate"]["environment"]["DATABASE_URL"]
     example = stack.env_example()
-    assert example["POSTGRES_PASSWORD"] == "" and example["GRAFANA_ADMIN_PASSWORD"] == ""
+    passwords = ("POSTGRES_PASSWORD", "POSTGRES_WRITER_PASSWORD", "POSTGRES_API_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
+    assert all(example[name] == "" for name in passwords)
     ignored = (stack.REPO_ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in ignored
 
@@ -281,3 +284,25 @@ def test_the_brokers_heap_fits_in_its_memory_limit() -> None:
     kafka = stack.services()["kafka"]
     heap = next(opt for opt in kafka["environment"]["KAFKA_HEAP_OPTS"].split() if opt.startswith("-Xmx"))
     assert _bytes(heap.removeprefix("-Xmx")) <= _bytes(kafka["deploy"]["resources"]["limits"]["memory"]) * 0.75
+
+
+# --- Kafka with SASL (deploy/compose/kafka-sasl.yml) ----------------------------------------------
+
+
+def test_the_sasl_override_is_a_valid_compose_file_with_settings_the_services_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    override_file = stack.REPO_ROOT / "deploy" / "compose" / "kafka-sasl.yml"
+    env = {**stack.operator_env(), "BROKER_PASSWORD": stack.STAND_IN_SECRET}
+    override = stack.interpolate(stack.load_yaml(override_file), env)
+    assert _schema_errors(override) == []
+    known = stack.settings_env_names()
+    for service in LONG_RUNNING_NEWSFLOW:
+        environment = override["services"][service]["environment"]
+        assert set(environment) <= known, service
+        for name, value in {**stack.container_env(service), **environment}.items():
+            monkeypatch.setenv(name, str(value))
+        settings = Settings(_env_file=None)
+        assert settings.kafka_security_protocol == "SASL_PLAINTEXT" and settings.kafka_sasl_password is not None
+    with pytest.raises(stack.InterpolationError, match="BROKER_PASSWORD"):
+        stack.interpolate(stack.load_yaml(override_file), stack.operator_env())

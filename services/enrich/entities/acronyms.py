@@ -20,10 +20,16 @@ from dataclasses import dataclass
 from services.enrich.entities.aliases import known_entity
 
 # "Long Form Words (LFW)": a capitalised word, up to 8 more words or connectives, then the acronym.
+# Words are bounded (no name has a 40-letter word): unbounded, a run of capitals with no "(" after
+# it made the search backtrack over the whole run from every position, quadratic in its length.
 _DEFINITION = re.compile(
-    r"((?:[A-Z][\w'’.&-]*)(?:[ -](?:[A-Z][\w'’.&-]*|of|and|for|the|on|de|du|del|la|e|i|al|-)){0,8})\s*"
+    r"((?:[A-Z][\w'’.&-]{0,40})(?:[ -](?:[A-Z][\w'’.&-]{0,40}|of|and|for|the|on|de|du|del|la|e|i|al|-)){0,8})\s*"
     r"\(\s*([A-Z][A-Za-z&.]{1,9})\s*\)"
 )
+# A definition ends in "(ACRONYM)": the search only looks at the text before each such parenthesis.
+_ACRONYM_IN_PARENTHESES = re.compile(r"\(\s*[A-Z][A-Za-z&.]{1,9}\s*\)")
+# Far more than the longest long form (9 words of 41 characters and the spaces between).
+_LOOK_BEHIND_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -82,9 +88,22 @@ def _loose_definition(acronym: str, letters: str, long_form: str, dropped: list[
     return _letters_match(letters, long_form)
 
 
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Stretches of ``text`` that end in a parenthesised acronym (merged where they overlap)."""
+    windows: list[tuple[int, int]] = []
+    for found in _ACRONYM_IN_PARENTHESES.finditer(text):
+        start, end = max(0, found.start() - _LOOK_BEHIND_CHARS), found.end()
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
 def find_definitions(text: str) -> list[AcronymDefinition]:
     found: list[AcronymDefinition] = []
-    for match in _DEFINITION.finditer(text):
+    matches = (match for start, end in _windows(text) for match in _DEFINITION.finditer(text, start, end))
+    for match in matches:
         long_form, acronym = match.group(1), match.group(2)
         capitals = "".join(c for c in long_form if c.isupper())
         letters = acronym.replace(".", "").replace("&", "").upper()

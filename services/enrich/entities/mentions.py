@@ -11,7 +11,9 @@ title, not an organisation, and is dropped; before "Ministry" it is the ministry
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import sys
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from spacy.tokens import Doc
@@ -20,6 +22,9 @@ from services.enrich.entities.acronyms import find_definitions
 from services.enrich.entities.casing import shouting_spans
 from services.enrich.entities.gazetteer import is_demonym
 from shared.events import EntityType
+
+# Sorts after every (start, end) pair with the same start, for bisecting sorted spans.
+_AFTER_ANY_END = sys.maxsize
 
 # spaCy (OntoNotes) labels kept, and the type each becomes. NORP (nationalities, religious
 # and political groups: "Pakistani", "Democrat") is left out: adjectives, not things to query.
@@ -388,7 +393,11 @@ def propagate(original: str, mentions: list[Mention]) -> list[Mention]:
     Exact (case-sensitive) occurrences everywhere, and case-insensitive ones inside ALL-CAPS
     lines, where "LEICESTERSHIRE" is the headline's way of writing "Leicestershire".
     """
-    taken = [(m.start, m.end) for m in mentions]
+    # Characters already in a mention, one byte each: an overlap test costs the match's length, not
+    # the number of mentions (a 5 MB transcript has tens of thousands).
+    taken = bytearray(len(original))
+    for m in mentions:
+        taken[m.start : m.end] = b"\x01" * (m.end - m.start)
     shouting = shouting_spans(original)
     type_of = {m.text: m.type for m in mentions}
     # A person's surname alone is that person too ("Simmons" after "Phil Simmons").
@@ -402,12 +411,12 @@ def propagate(original: str, mentions: list[Mention]) -> list[Mention]:
         pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
         for match in pattern.finditer(original):
             start, end = match.span()
-            if _overlaps(start, end, taken):
+            if 1 in taken[start:end]:
                 continue
             surface = match.group(0)
             if surface != name and not _inside(start, end, shouting):
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             added.append(Mention(start, end, surface, type_of[name], from_model=False))
     return sorted([*mentions, *added], key=lambda m: m.start)
 
@@ -416,5 +425,7 @@ def _overlaps(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
     return any(start < e and s < end for s, e in spans)
 
 
-def _inside(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
-    return any(s <= start and end <= e for s, e in spans)
+def _inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether [start, end) lies within one of ``spans`` (sorted and disjoint, as lines are)."""
+    index = bisect_right(spans, (start, _AFTER_ANY_END)) - 1
+    return index >= 0 and spans[index][0] <= start and end <= spans[index][1]

@@ -1,8 +1,17 @@
-"""Tagging a batch of articles: one ``nlp.pipe`` call over title + body, then per-article rules."""
+"""Tagging a batch of articles: one ``nlp.pipe`` call over title + body, then per-article rules.
+
+spaCy refuses a text over ``nlp.max_length`` (1,000,000 characters; its models need about 1 GB
+of memory per 100,000 characters at once), but its limit is per call, not per article: a long
+article (a speech transcript, a report) is tagged in pieces of at most ``PIECE_CHARS``, cut at
+paragraph, line or sentence ends, a few at a time (spaCy's memory grows with the characters it
+tags at once), and the pieces' documents are joined back into one whose offsets are the article's.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -21,6 +30,17 @@ TITLE_SEPARATOR = "\n\n"
 # "LONDON"); it is put back in front of the body as a dateline line ("LONDON: "), so its place
 # is tagged (mentions.DATELINE reads a place in capitals before ": " as one).
 DATELINE_SEPARATOR = ": \n"
+# Longest text handed to spaCy in one piece (nearly every article is one piece), and how many pieces
+# of one long text are tagged at once: about as many characters as a batch of ordinary articles.
+PIECE_CHARS: Final = 25_000
+LONG_TEXT_BATCH_PIECES: Final = 4
+# A run of this many characters without a space is no name (a URL, a hash, a line of "((((...").
+# spaCy's tokenizer peels prefixes off such a run one at a time, quadratic in its length (200,000
+# "(" took 155 s), so it never sees them: they are blanked, keeping every offset.
+LONG_RUN_CHARS: Final = 100
+_LONG_RUN: Final = re.compile(rf"\S{{{LONG_RUN_CHARS},}}")
+# Where a piece may end, best first: after a blank line, a line break, a sentence, any space.
+_CUTS: Final = (re.compile(r"\n\s*\n\s*"), re.compile(r"\n\s*"), re.compile(r"[.!?]\s+"), re.compile(r"\s+"))
 
 
 def article_text(article: RawArticle) -> str:
@@ -46,10 +66,47 @@ class EntityTagger:
         self.batch_size = batch_size
 
     def mentions(self, texts: Sequence[str]) -> list[list[Mention]]:
-        """Mentions per text (see ``article_mentions``)."""
-        docs = self.nlp.pipe((restore_case(t) for t in texts), batch_size=self.batch_size)
+        """Mentions per text (see ``article_mentions``); long texts are tagged in pieces (``_docs``)."""
+        docs = self._docs([_blank_long_runs(restore_case(t)) for t in texts])
         return [article_mentions(doc, text) for text, doc in zip(texts, docs, strict=True)]
+
+    def _docs(self, texts: list[str]) -> list[Doc]:
+        """One tagged Doc per text, whatever its length (long texts are tagged in pieces and joined)."""
+        short = [i for i, text in enumerate(texts) if len(text) <= PIECE_CHARS]
+        tagged = self.nlp.pipe((texts[i] for i in short), batch_size=self.batch_size)
+        docs: dict[int, Doc] = dict(zip(short, tagged, strict=True))
+        for i, text in enumerate(texts):
+            if i not in docs:
+                # A few pieces at a time: spaCy's memory grows with the characters of one batch.
+                pieces = self.nlp.pipe(split_pieces(text, PIECE_CHARS), batch_size=LONG_TEXT_BATCH_PIECES)
+                # No space is added between pieces: each ends where the next begins, so offsets stay the text's.
+                docs[i] = Doc.from_docs(list(pieces), ensure_whitespace=False)
+        return [docs[i] for i in range(len(texts))]
 
     def tag(self, articles: Sequence[RawArticle]) -> list[list[EntityRef]]:
         texts = [article_text(a) for a in articles]
         return [canonical_entities(text, found) for text, found in zip(texts, self.mentions(texts), strict=True)]
+
+
+def split_pieces(text: str, limit: int) -> list[str]:
+    """``text`` as consecutive pieces of at most ``limit`` characters, cut at the best break near the end."""
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        end = start + limit
+        window_start = start + limit // 2
+        cut = end  # no break in the second half of the window: a hard cut
+        for pattern in _CUTS:
+            breaks = [m.end() for m in pattern.finditer(text, window_start, end)]
+            if breaks:
+                cut = breaks[-1]
+                break
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
+
+
+def _blank_long_runs(text: str) -> str:
+    """``text`` with each run of ``LONG_RUN_CHARS`` or more non-space characters turned into spaces."""
+    return _LONG_RUN.sub(lambda run: " " * len(run.group()), text)

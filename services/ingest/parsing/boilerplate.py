@@ -40,6 +40,8 @@ _SITE_PHRASES: Final = re.compile(
 _WORD = re.compile(r"\w+")
 # A paragraph stays body text if more than this many words are left after removing furniture.
 _MAX_RESIDUE_WORDS: Final = 1
+# Site furniture is short; a paragraph longer than this is text (whatever phrases it quotes).
+_MAX_FURNITURE_CHARS: Final = 2000
 
 _ATTRIBUTION: Final = (
     re.compile(r"(?:source|sources|courtesy|credit|via|with inputs from)\s*:\s*(?P<agency>[^\n]{2,60}?)\.?", re.I),
@@ -65,6 +67,8 @@ _MAX_THIRD_PERSON_BIO_WORDS: Final = 80
 
 def is_site_furniture(paragraph: str) -> bool:
     """True when ``paragraph`` is only site furniture (comment forms, share links, footers)."""
+    if len(paragraph) > _MAX_FURNITURE_CHARS:
+        return False  # and a 2 MB single line is not searched for phrases at every character
     if not _SITE_PHRASES.search(paragraph):
         return False
     residue = _SITE_PHRASES.sub(" ", paragraph)

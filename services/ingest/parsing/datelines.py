@@ -17,6 +17,8 @@ _CAPS_PLACE = r"[A-Z][A-Z.'\-]+(?:[ /][A-Z][A-Z.'\-]+){0,3}"
 _MIXED_PLACE = r"[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){0,3}"
 _DAY = rf"{MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
 _AGENCY = r"\((?P<agency>[^()\n]{2,40})\)"
+# Longer than any dateline form can match (place, day, agency, the separators around them).
+_DATELINE_SCAN_CHARS = 400
 
 _FORMS = (
     re.compile(r"\[(?P<place>[^\[\]\n]{2,40})\]\s*(?:[:\-–—]\s*)?"),
@@ -39,7 +41,8 @@ class Dateline:
 def find_dateline(paragraph: str) -> Dateline | None:
     """The dateline opening ``paragraph``, if it has one followed by actual text."""
     for form in _FORMS:
-        match = form.match(paragraph)
+        # A dateline is a few words long: the forms never need to look far into a long paragraph.
+        match = form.match(paragraph, 0, _DATELINE_SCAN_CHARS)
         if not match:
             continue
         rest = paragraph[match.end() :].strip()

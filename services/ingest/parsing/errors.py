@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from shared.text import lone_surrogate_at
+
 # Every reason a whole file can be rejected for; metrics initialise one label per code.
 FILE_REASONS: Final = (
     "empty",
@@ -21,6 +23,12 @@ FILE_REASONS: Final = (
     "not_a_regular_file",
     "publish_failed",
     "parse_failed",
+    "hard_link",
+    "unreadable",
+    "invalid_text",
+    "too_many_members",
+    "internal_error",
+    "quarantined",
 )
 
 
@@ -31,3 +39,15 @@ class Rejection(Exception):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
+
+
+def check_unicode(text: str, what: str) -> None:
+    """Refuse text holding a lone UTF-16 surrogate (JSON's ``\\udc00`` alone): it is not a character."""
+    at = lone_surrogate_at(text)
+    if at is not None:
+        raise Rejection(
+            "invalid_text",
+            f"{what} holds \\u{ord(text[at]):04x} at character {at + 1}: half of a UTF-16 surrogate pair, "
+            "which is not a character and cannot be stored. Fix the program that wrote this JSON (it split "
+            "a pair such as \\ud83d\\ude00) and drop the file again.",
+        )

@@ -9,8 +9,9 @@ from typing import Any, Final
 
 from services.ingest.parsing.article import ParsedArticle, RecordError
 from services.ingest.parsing.dates import parse_date
-from services.ingest.parsing.errors import Rejection
+from services.ingest.parsing.errors import Rejection, check_unicode
 from services.ingest.parsing.plaintext import parse_plain_text
+from shared.text import escape_surrogates
 
 # Accepted field names, first found wins; the first of each is the documented one.
 FIELDS: Final[dict[str, tuple[str, ...]]] = {
@@ -154,8 +155,10 @@ def _text_field(record: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str | int | float):
         raise Rejection("invalid_record", f"'{name}' must be text, found a JSON {type(value).__name__}.")
-    return str(value).strip() or None
+    text = str(value)
+    check_unicode(text, f"'{name}'")
+    return text.strip() or None
 
 
 def _payload(record: object) -> str:
-    return json.dumps(record, ensure_ascii=False)[:_MAX_PAYLOAD_CHARS]
+    return escape_surrogates(json.dumps(record, ensure_ascii=False))[:_MAX_PAYLOAD_CHARS]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from services.store.api.auth import ApiKeyMiddleware, document_keys
 from services.store.api.errors import install_error_handlers
 from services.store.api.head import HeadAsGetMiddleware
 from services.store.api.observability import RequestMetricsMiddleware
@@ -72,6 +74,10 @@ def create_app(
         statuses["dead_letters"] = dead_letter_status
     app.state.consumer_statuses = statuses
     install_error_handlers(app)
+    if settings.api_keys:
+        # Inside the metrics middleware: refused requests are counted (status 401) like any other.
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+        _document_api_keys(app)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(HeadAsGetMiddleware)  # added last: outermost, so the metrics count it as the GET it is
     for module in (health, articles, entities, stories, stats, metrics, docs):
@@ -80,3 +86,15 @@ def create_app(
     app.state.sampler = Sampler(settings)
     app.include_router(dashboard.make_router(settings, app.state.sampler))
     return app
+
+
+def _document_api_keys(app: FastAPI) -> None:
+    """The OpenAPI document says which routes need a key, and how to send it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_keys(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

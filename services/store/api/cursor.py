@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.store.api.errors import ParameterError
+from shared.text import lone_surrogate_at
 
 CURSOR_VERSION = 1
 CURSOR_MAX_CHARS = 1000
@@ -47,6 +48,9 @@ def decode_cursor(token: str, *, resource: str, sort: str) -> tuple[Any, str]:
         raise ParameterError("cursor", "not a cursor issued by this API", token) from None
     if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION or payload.get("r") != resource:
         raise ParameterError("cursor", f"not a cursor for {resource}", token)
+    if not _storable(payload):
+        # A forged cursor ("\\ud800" or "\\u0000" in its JSON): text Postgres cannot take.
+        raise ParameterError("cursor", "not a cursor issued by this API (its text is not valid Unicode)", token)
     if payload.get("s") != sort:
         raise ParameterError(
             "cursor", f"this cursor continues sort={payload.get('s')!s}; pass the same sort (got sort={sort})", token
@@ -55,6 +59,17 @@ def decode_cursor(token: str, *, resource: str, sort: str) -> tuple[Any, str]:
     if not isinstance(row_id, str):
         raise ParameterError("cursor", "not a cursor issued by this API", token)
     return _decode_key(sort, payload.get("k"), token), row_id
+
+
+def _storable(value: Any) -> bool:
+    """True when every string in ``value`` is text Postgres takes: no lone surrogate, no NUL."""
+    if isinstance(value, str):
+        return lone_surrogate_at(value) is None and "\x00" not in value
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    return True
 
 
 def _aware_datetime(value: Any, bad: ParameterError) -> datetime:

@@ -121,9 +121,28 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_unencodable_text(request: Request, exc: Exception) -> JSONResponse:
+    """Text that is not valid Unicode (a lone surrogate) reached the database driver: the input's fault.
+
+    Every parameter is checked before it gets there; this is the net under those checks, so such
+    input is a 422, never a 500.
+    """
+    log.warning("a request's text is not valid Unicode", extra={"path": request.url.path, "error": str(exc)})
+    return _validation_response(
+        [
+            {
+                "loc": ["query"],
+                "msg": "A parameter holds text that is not valid Unicode (a lone UTF-16 surrogate); send UTF-8 text.",
+                "type": "value_error",
+            }
+        ]
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(ParameterError, _on_parameter_error)
     app.add_exception_handler(sa_exc.SQLAlchemyError, _on_database_error)
     # psycopg's own errors come from the routes on the async pool (services.store.db.reader).
     app.add_exception_handler(psycopg.Error, _on_database_error)
+    app.add_exception_handler(UnicodeEncodeError, _on_unencodable_text)

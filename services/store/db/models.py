@@ -32,11 +32,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # Text search configuration for the full-text column and every query against it (they must match).
 TEXT_SEARCH_CONFIG = "english"
 
-# Title words weigh more than body words in relevance ranking ('A' > 'B').
-SEARCH_VECTOR_SQL = (
-    f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, coalesce(title, '')), 'A') || "
-    f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, body), 'B')"
-)
+# Title words weigh more than body words in relevance ranking ('A' > 'B'). The function (migration
+# 0006) is setweight(to_tsvector(title), 'A') || setweight(to_tsvector(body), 'B') in the
+# TEXT_SEARCH_CONFIG, except that a body too long for a tsvector (over 1 MB of lexemes) is indexed
+# as far as it fits instead of failing the insert.
+SEARCH_VECTOR_SQL = "newsflow_search_vector(title, body)"
 
 
 def shown_title_sql(alias: str) -> str:

@@ -11,6 +11,7 @@ missing. None of these routes is in the OpenAPI document (they are a page, not t
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -153,9 +154,17 @@ def make_router(settings: Settings, sampler: Sampler | None = None) -> APIRouter
                 data.top_entities = top_entities(conn)
                 data.top_stories = biggest_stories(conn)
         except sa_exc.SQLAlchemyError as exc:
+            # The page is public to whoever reaches it: the database's own words (host names, roles,
+            # SQL) go to the log only, under a reference the page shows.
+            reference = uuid.uuid4().hex[:12]
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            data.database_error = detail[0] if detail else type(exc).__name__
-            log.warning("dashboard: database unavailable", extra={"error": data.database_error})
+            log.warning(
+                "dashboard: database unavailable",
+                extra={"reference": reference, "error": detail[0] if detail else type(exc).__name__},
+            )
+            data.database_error = (
+                f"The archive's database is unavailable right now; the store's log says why (reference {reference})."
+            )
         return data
 
     return router

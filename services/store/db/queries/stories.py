@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Date, RowMapping, cast, func, literal_column, select, text, tuple_
@@ -257,6 +257,11 @@ def list_stories(
     """
     if any(not ids for ids in filters.entity_ids):
         return []  # an entity nobody mentions: no story can mention all of them
+    if _walk_pays(conn, filters):
+        walked = _walk_newest_stories(conn, filters, limit=limit, after=after)
+        if walked is not None:
+            found = summaries(conn, walked)
+            return [found[story_id] for story_id in walked if story_id in found]
     a = articles.c
     last = func.max(a.ingested_at)
     query = select(a.story_id).where(*_conditions(filters)).group_by(a.story_id)
@@ -269,6 +274,99 @@ def list_stories(
     ids = [row[0] for row in conn.execute(query)]
     found = summaries(conn, ids)
     return [found[story_id] for story_id in ids if story_id in found]
+
+
+# --- stories of a common entity: walking the newest articles --------------------------------------
+# The listing above joins every article of every story that matches, then sorts the stories: for an
+# entity named in 10,000 articles that is tens of thousands of rows for one page (280-460 ms on 100k
+# articles; 5 s when the planner chose a nested loop over a hashed subplan). But a story's position
+# in the listing is its newest article's, so walking articles newest first meets stories in listing
+# order: a page needs only the first few hundred articles. Used when every filter is an entity and
+# each names at least WALK_MIN_ARTICLES articles (a rare entity's stories are few and cheap to sort).
+WALK_MIN_ARTICLES = 1_000
+_WALK_CHUNK_ARTICLES = 500
+# A common entity whose stories are all old makes the walk long: past this many articles the
+# listing above is cheaper again, and is used instead.
+_WALK_MAX_ARTICLES = 20_000
+
+_WALK_FROM = """
+    SELECT a.article_id, a.story_id, a.ingested_at FROM articles a
+    WHERE a.story_id IS NOT NULL AND {position}
+    ORDER BY a.ingested_at DESC, a.article_id DESC
+    LIMIT :limit
+"""
+# The first chunk starts at a time (inclusive); the next ones after the last article walked.
+_WALK_FIRST = text(_WALK_FROM.format(position="a.ingested_at <= :at"))
+_WALK_NEXT = text(_WALK_FROM.format(position="(a.ingested_at, a.article_id) < (:at, :article_id)"))
+_STORY_LAST = text(
+    """
+    SELECT a.story_id, max(a.ingested_at) AS last_ingested_at FROM articles a
+    WHERE a.story_id = ANY(CAST(:story_ids AS text[])) GROUP BY a.story_id
+    """
+)
+_STORIES_NAMING = text(
+    """
+    SELECT DISTINCT a.story_id FROM articles a
+    JOIN article_entities ae ON ae.article_id = a.article_id
+    WHERE a.story_id = ANY(CAST(:story_ids AS text[])) AND ae.entity_id = ANY(CAST(:entity_ids AS text[]))
+    """
+)
+_ENTITY_ARTICLES = text("SELECT coalesce(sum(article_count), 0) FROM entities WHERE id = ANY(CAST(:ids AS text[]))")
+
+
+def _walk_pays(conn: Connection, filters: StoryFilters) -> bool:
+    if not filters.entity_ids or filters.q is not None or filters.since is not None or filters.until is not None:
+        return False
+    return all(
+        (conn.execute(_ENTITY_ARTICLES, {"ids": list(ids)}).scalar() or 0) >= WALK_MIN_ARTICLES
+        for ids in filters.entity_ids
+    )
+
+
+def _walk_newest_stories(
+    conn: Connection, filters: StoryFilters, *, limit: int, after: tuple[datetime, str] | None
+) -> list[str] | None:
+    """The ids of the page's stories, in listing order; None when the walk grew too long to pay.
+
+    Walking articles newest first, a story not met yet has no article newer than the walk's frontier,
+    so every matching story met whose newest article is later than the frontier is in its final place.
+    """
+    found: dict[str, datetime] = {}
+    seen: set[str] = set()
+    position: tuple[datetime, str | None] = (after[0] if after else datetime.max.replace(tzinfo=UTC), None)
+    walked = 0
+    while walked < _WALK_MAX_ARTICLES:
+        at, article = position
+        statement = _WALK_FIRST if article is None else _WALK_NEXT
+        rows = conn.execute(statement, {"at": at, "article_id": article, "limit": _WALK_CHUNK_ARTICLES}).all()
+        walked += len(rows)
+        met = list(dict.fromkeys(row.story_id for row in rows if row.story_id not in seen))
+        seen.update(met)
+        if met:
+            last: dict[str, datetime] = {row[0]: row[1] for row in conn.execute(_STORY_LAST, {"story_ids": met})}
+            # A story whose newest article is at or above the cursor was on an earlier page.
+            candidates = [s for s in met if after is None or (last[s], s) < after]
+            for story in _naming_every_entity(conn, candidates, filters.entity_ids):
+                found[story] = last[story]
+        ordered = sorted(found, key=lambda story: (found[story], story), reverse=True)
+        if len(rows) < _WALK_CHUNK_ARTICLES:
+            return ordered[:limit]  # every article walked
+        position = (rows[-1].ingested_at, rows[-1].article_id)
+        final = [story for story in ordered if found[story] > position[0]]
+        if len(final) >= limit:
+            return final[:limit]
+    return None
+
+
+def _naming_every_entity(conn: Connection, story_ids: list[str], groups: Sequence[Sequence[str]]) -> list[str]:
+    """The stories among ``story_ids`` with an article naming each group's entities (any one of a group)."""
+    remaining = story_ids
+    for ids in groups:
+        if not remaining:
+            break
+        named = set(conn.execute(_STORIES_NAMING, {"story_ids": remaining, "entity_ids": list(ids)}).scalars())
+        remaining = [story for story in remaining if story in named]
+    return remaining
 
 
 def get_story(conn: Connection, story_id: str) -> StoryRecord | None:
