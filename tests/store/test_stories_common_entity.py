@@ -63,14 +63,15 @@ def _all_pages(conn: object, filters: StoryFilters, limit: int) -> list[str]:
         after = (page[-1].last_ingested_at, page[-1].story_id)
 
 
+@pytest.mark.parametrize("min_originals", [1, 2])  # 2: the listing's default drops single reports
 @pytest.mark.parametrize("names", [["Leeds"], ["Leeds", "Ada Lovelace"]])
 def test_walking_the_newest_articles_lists_the_same_pages_as_the_full_query(
-    writer: Engine, monkeypatch: pytest.MonkeyPatch, names: list[str]
+    writer: Engine, monkeypatch: pytest.MonkeyPatch, names: list[str], min_originals: int
 ) -> None:
     with writer.begin() as conn:
         upsert_articles(conn, _events(400))
     with writer.connect() as conn:
-        filters = StoryFilters(entity_ids=resolve_entities(conn, names, None))
+        filters = StoryFilters(entity_ids=resolve_entities(conn, names, None), min_originals=min_originals)
         monkeypatch.setattr(story_queries, "WALK_MIN_ARTICLES", 10**9)
         expected = {limit: _all_pages(conn, filters, limit) for limit in (1, 4, 20)}
         monkeypatch.setattr(story_queries, "WALK_MIN_ARTICLES", 1)

@@ -311,6 +311,13 @@ _STORIES_NAMING = text(
     WHERE a.story_id = ANY(CAST(:story_ids AS text[])) AND ae.entity_id = ANY(CAST(:entity_ids AS text[]))
     """
 )
+_STORIES_WITH_ORIGINALS = text(
+    """
+    SELECT a.story_id FROM articles a
+    WHERE a.story_id = ANY(CAST(:story_ids AS text[])) AND a.duplicate_of IS NULL
+    GROUP BY a.story_id HAVING count(*) >= :min_originals
+    """
+)
 _ENTITY_ARTICLES = text("SELECT coalesce(sum(article_count), 0) FROM entities WHERE id = ANY(CAST(:ids AS text[]))")
 
 
@@ -346,7 +353,7 @@ def _walk_newest_stories(
             last: dict[str, datetime] = {row[0]: row[1] for row in conn.execute(_STORY_LAST, {"story_ids": met})}
             # A story whose newest article is at or above the cursor was on an earlier page.
             candidates = [s for s in met if after is None or (last[s], s) < after]
-            for story in _naming_every_entity(conn, candidates, filters.entity_ids):
+            for story in _with_originals(conn, _naming_every_entity(conn, candidates, filters.entity_ids), filters):
                 found[story] = last[story]
         ordered = sorted(found, key=lambda story: (found[story], story), reverse=True)
         if len(rows) < _WALK_CHUNK_ARTICLES:
@@ -356,6 +363,15 @@ def _walk_newest_stories(
         if len(final) >= limit:
             return final[:limit]
     return None
+
+
+def _with_originals(conn: Connection, story_ids: list[str], filters: StoryFilters) -> list[str]:
+    """The stories among ``story_ids`` with at least ``filters.min_originals`` originals, as the listing keeps."""
+    if filters.min_originals <= 1 or not story_ids:
+        return story_ids
+    params = {"story_ids": story_ids, "min_originals": filters.min_originals}
+    kept = set(conn.execute(_STORIES_WITH_ORIGINALS, params).scalars())
+    return [story for story in story_ids if story in kept]
 
 
 def _naming_every_entity(conn: Connection, story_ids: list[str], groups: Sequence[Sequence[str]]) -> list[str]:
