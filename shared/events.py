@@ -93,7 +93,11 @@ class LinkEvidence(BaseModel):
         )
     )
     matched_article: str = Field(
-        description="article_id of the group member the copy was compared with (the original or another copy)."
+        description=(
+            "article_id of the article this one was compared with: its group's original or another copy "
+            "(when its group was merged into an earlier one and neither matches it directly: the copy "
+            "through which the groups were joined)."
+        )
     )
     passage_overlap: float | None = Field(
         default=None,

@@ -344,17 +344,49 @@ class _BatchDecision:
             self.sources[item.article_id] = closest[1]
         self.root_times[item.article_id] = item.ingested_at
         original = min([item.article_id, *matches], key=lambda r: (self.root_times[r], r))
-        for root, match in matches.items():
-            if root != original:
-                # An earlier article joined this group, or this one bridges two: merge them.
-                self.regroups.append((root, match))
-                self.links[root] = _Link(original, match.kind, match.similarity, match.evidence)
         if original == item.article_id:
             self.links[item.article_id] = _Link(item.article_id, None, None)
         else:
             best = matches[original]
             self.links[item.article_id] = _Link(original, best.kind, best.similarity, best.evidence)
-        return self._add_to_batch(item, content, letters, matched_members)
+        row = self._add_to_batch(item, content, letters, matched_members)
+        for root, match in matches.items():
+            if root != original:
+                # An earlier article joined this group, or this one bridges two: merge them.
+                joined = self._joining_evidence(root, original, item.article_id, match)
+                self.regroups.append((root, joined))
+                self.links[root] = _Link(original, joined.kind, joined.similarity, joined.evidence)
+        return row
+
+    def _joining_evidence(self, root: str, original: str, article: str, match: _Match) -> _Match:
+        """The evidence recorded for a group's former original ``root`` now under ``original``.
+
+        ``match`` is how ``article`` (the one being decided) matched a member of ``root``'s group;
+        when that member is ``root`` itself, it is ``root``'s evidence too (compared with
+        ``article``). Otherwise ``root`` is compared with ``original``, then with ``article``, so its
+        figures describe its own text; only when neither matches on its own does it keep the
+        comparison that merged the groups.
+        """
+        if match.evidence.matched_article == root:
+            return replace(match, evidence=match.evidence.model_copy(update={"matched_article": article}))
+        for other in dict.fromkeys((original, article)):
+            direct = self._direct_match(root, other)
+            if direct is not None:
+                return direct
+        return match
+
+    def _direct_match(self, copy: str, other: str) -> _Match | None:
+        """Exact-rule, then noisy evidence that member ``copy`` copies member ``other``."""
+        a, b = self.members.get(copy), self.members.get(other)
+        if a is None or b is None:
+            return None
+        similarity = reprint_similarity(a, b)
+        if similarity is not None:
+            passages = LinkEvidence(
+                method="shared_passages", matched_article=other, passage_overlap=round(similarity, 4)
+            )
+            return _Match("reprint", similarity, passages)
+        return self._noisy_match(a.letters, b) if self.model is not None else None
 
     def _candidates(self, content: ContentFingerprint) -> list[tuple[str, int]]:
         """The articles sharing the most anchors with ``content``, each with how many letter anchors it shares."""

@@ -123,9 +123,18 @@ class LetterText:
         return gram_hashes(self.letters, RUN_LETTERS)
 
     @cached_property
+    def _unique(self) -> tuple[Hashes, npt.NDArray[np.intp]]:
+        return np.unique(self.runs, return_index=True)
+
+    @property
     def distinct(self) -> Hashes:
         """The distinct run hashes, sorted (for membership tests with ``np.searchsorted``)."""
-        return np.unique(self.runs)
+        return self._unique[0]
+
+    @property
+    def positions(self) -> npt.NDArray[np.intp]:
+        """Where each of ``distinct`` first occurs in the text (a letter offset)."""
+        return self._unique[1]
 
 
 def letter_anchors(text: LetterText) -> set[int]:

@@ -4,12 +4,13 @@ The exact rule (``matching``) compares 5-word shingles, which survive syndicatio
 a scanner misreading 3 % of letters or an editor swapping one word in eight. Here both texts are
 compared as letters without spaces, through their ``RUN_LETTERS``-letter runs (``letters``):
 
-- *coverage*: the share of a text's letters that lie in some run the other text also has. A
-  scanned copy keeps ~95 %, a rewrite ~85 %; two different articles on one topic share names
-  and phrases, ~5-30 %.
+- *coverage*: the share of a text's letters that lie in some run the other text also has, in
+  the same order (``_supported``: a run shared by chance, far from where its neighbours are, does
+  not count). A scanned copy keeps ~95 %, a rewrite ~85 %; two different articles on one topic
+  share names and phrases, ~5-30 %.
 - *weakest stretch*: the lowest coverage of any ``STRETCH_LETTERS``-letter stretch of the text
   (but for a dateline or closing line of its own at either end). Noise is spread out, so every
-  stretch of a copy stays well covered (rewrites: > 0.5); another outlet's version of a story,
+  stretch of a copy stays well covered (rewrites: > 0.35); another outlet's version of a story,
   with a sentence of its own in the middle, or two articles sharing a quote or a footer, leave a
   stretch with almost nothing shared.
 
@@ -40,8 +41,12 @@ from services.enrich.dedupe.matching import MIN_PROSE_PARAGRAPH_WORDS
 STRETCH_LETTERS = 100
 # Letters at either end of a text that may be the copy's own (a dateline, a closing line: ~30 words).
 EDGE_LETTERS = 150
-# Covered letters in a row that make a real match (~5 words), not a 6-letter run shared by chance.
-SOLID_LETTERS = 24
+# A shared run counts when another shared run starting within SUPPORT_REACH letters after it (and
+# not overlapping it) sits at the same distance in the other text, give or take SUPPORT_SLACK
+# letters (a dropped word, "m" misread as "rn"); up to SUPPORT_NEIGHBOURS following runs are tried.
+SUPPORT_REACH = 40
+SUPPORT_SLACK = 16
+SUPPORT_NEIGHBOURS = 8
 # Texts shorter than this many letters (~60 words) are left to the exact rule.
 MIN_NOISY_LETTERS = 300
 MODEL_FILE = Path(__file__).with_name("noisy_model.json")
@@ -65,7 +70,7 @@ def letter_evidence(a: LetterText, b: LetterText) -> LetterEvidence | None:
     """Coverage and weakest stretch of ``a`` and ``b``, or None when either is too short to tell."""
     if min(len(a.letters), len(b.letters)) < MIN_NOISY_LETTERS:
         return None
-    one_way = (_covered(a, b.distinct), _covered(b, a.distinct))
+    one_way = (_covered(a, b.distinct, b.positions), _covered(b, a.distinct, a.positions))
     return LetterEvidence(
         coverage=min(coverage for coverage, _, _ in one_way),
         weakest_stretch=min(weakest for _, weakest, _ in one_way),
@@ -73,13 +78,17 @@ def letter_evidence(a: LetterText, b: LetterText) -> LetterEvidence | None:
     )
 
 
-def _covered(text: LetterText, other: Hashes) -> tuple[float, float, bool]:
-    """Coverage, weakest stretch and leading prose of ``text`` by the sorted runs ``other``."""
+def _covered(text: LetterText, other: Hashes, positions: npt.NDArray[np.intp]) -> tuple[float, float, bool]:
+    """Coverage, weakest stretch and leading prose of ``text`` by the sorted runs ``other`` (found at ``positions``)."""
     runs = text.runs
     if not runs.size or not other.size:
         return 0.0, 0.0, True
-    found = other[np.minimum(np.searchsorted(other, runs), other.size - 1)] == runs
+    where = np.minimum(np.searchsorted(other, runs), other.size - 1)
+    found = other[where] == runs
     shared = np.flatnonzero(found)
+    if not shared.size:
+        return 0.0, 0.0, True
+    shared = shared[_supported(shared, positions[where[shared]])]
     if not shared.size:
         return 0.0, 0.0, True
     letters = runs.size + RUN_LETTERS - 1
@@ -99,25 +108,39 @@ def _covered(text: LetterText, other: Hashes) -> tuple[float, float, bool]:
     else:
         sums = np.concatenate(([0.0], np.cumsum(inside)))
         weakest = float((sums[STRETCH_LETTERS:] - sums[:-STRETCH_LETTERS]).min() / STRETCH_LETTERS)
-    return float(covered.mean()), weakest, _leading_prose(text, covered)
+    return float(covered.mean()), weakest, _leading_prose(text, int(shared[0]))
 
 
-def _leading_prose(text: LetterText, covered: npt.NDArray[np.bool_]) -> bool:
-    """Whether a whole paragraph of prose comes before the first solidly shared stretch.
+def _supported(shared: npt.NDArray[np.intp], found_at: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+    """Which shared runs (at ``shared`` here, ``found_at`` there) have a neighbour in the same order.
+
+    Two texts on one topic share many short runs by chance ("minister", "ofthe"), scattered; a
+    copy shares them in order, sentence by sentence, whatever it reorders, drops or misreads.
+    """
+    supported = np.zeros(shared.size, dtype=bool)
+    first = np.searchsorted(shared, shared + RUN_LETTERS)  # the next run not overlapping each one
+    for offset in range(SUPPORT_NEIGHBOURS):
+        neighbour = np.minimum(first + offset, shared.size - 1)
+        step = shared[neighbour] - shared
+        agree = (
+            (first + offset < shared.size)
+            & (step <= SUPPORT_REACH)
+            & (np.abs(found_at[neighbour] - found_at - step) <= SUPPORT_SLACK)
+        )
+        supported |= agree
+        supported[neighbour[agree]] = True
+    return supported
+
+
+def _leading_prose(text: LetterText, first_shared: int) -> bool:
+    """Whether a whole paragraph of prose comes before the first shared run (in order).
 
     The exact rule's guard (``matching``), on letters: a copy keeps the story's opening, at most
-    behind a dateline; two short articles ending with the same long bio share only their end. A
-    stretch of ``SOLID_LETTERS`` covered letters in a row marks the first real match: the odd
-    6-letter run two different texts share by chance does not.
+    behind a dateline; two short articles ending with the same long bio share only their end.
     """
-    padded = np.concatenate(([False], covered, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    stretch_starts, stretch_ends = edges[::2], edges[1::2]
-    solid = stretch_starts[(stretch_ends - stretch_starts) >= SOLID_LETTERS]
-    first = int(solid[0]) if solid.size else covered.size
-    ends = [*text.paragraph_starts[1:], covered.size]
+    ends = [*text.paragraph_starts[1:], len(text.letters)]
     return any(
-        end <= first and words >= MIN_PROSE_PARAGRAPH_WORDS
+        end <= first_shared and words >= MIN_PROSE_PARAGRAPH_WORDS
         for end, words in zip(ends, text.paragraph_words, strict=True)
     )
 
