@@ -34,7 +34,7 @@ def test_scanned_and_rewritten_copies_are_linked(seed: str) -> None:
     for copy in (scanned_copy(text), scanned_copy(text, misread=0.05), rewritten_copy(text)):
         found = _evidence(copy, text)
         assert found.coverage > 0.8 and found.weakest_stretch > 0.25, found
-        assert MODEL.links(found) and MODEL.probability(found) >= 0.9
+        assert MODEL.links(found) and MODEL.probability(found) >= MODEL.threshold
     # A scan and a rewrite of one article are copies of each other too (their original may come later).
     assert MODEL.links(_evidence(scanned_copy(text), rewritten_copy(text)))
 

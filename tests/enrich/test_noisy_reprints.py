@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from services.enrich.dedupe.detector import DedupeItem, ReprintDetector
 from services.enrich.dedupe.fingerprint import TextFingerprint
+from services.enrich.dedupe.noisy import NoisyLinkModel
 from services.enrich.enricher import Enricher
 from shared.db import make_engine
 from shared.events import EnrichedArticle, RawArticle, utcnow
@@ -66,7 +67,7 @@ def test_every_variant_kind_links_to_its_original_with_its_evidence(engine: Engi
         assert link is not None and link.duplicate_of == original, (kind, copy.source_file)
         assert link.evidence is not None and link.evidence.method == VARIANTS[kind][1], (kind, link.evidence)
         if link.evidence.method == "noisy_text":
-            assert link.evidence.confidence is not None and link.evidence.confidence >= 0.9
+            assert link.evidence.confidence is not None and link.evidence.confidence >= NoisyLinkModel.load().threshold
             assert link.similarity == pytest.approx(link.evidence.letter_overlap, abs=1e-4)
 
 
