@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from bench.quality import DEFAULT_EVAL_DIR, scratch_database
 from services.enrich.dedupe.detector import DedupeItem, ReprintDetector
 from services.enrich.dedupe.fingerprint import TextFingerprint
-from services.enrich.dedupe.index import DedupeIndex, NewRow, StoredText
+from services.enrich.dedupe.index import DedupeIndex, NewRow, Postings, StoredText
 from services.enrich.dedupe.training import noise
 from shared.db import make_engine
 
@@ -106,7 +106,7 @@ class TimedIndex(DedupeIndex):
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
-    def postings(self, conn: Connection, anchors: Iterable[int]) -> dict[int, list[str]]:
+    def postings(self, conn: Connection, anchors: Iterable[int]) -> Postings:
         return self._timed("postings", lambda: super(TimedIndex, self).postings(conn, anchors))
 
     def texts(self, conn: Connection, article_ids: Iterable[str]) -> dict[str, StoredText]:

@@ -1,10 +1,9 @@
 """Scanned and rewritten copies through the durable index in a real Postgres (schema ``enrich``):
 every variant kind linked, with its evidence; other versions and shared bios kept apart; a noisy
-copy arriving first corrected; replicas and redeliveries deciding alike."""
+copy arriving first corrected; redeliveries deciding alike (two replicas: ``test_reprints``)."""
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections.abc import Callable
 
@@ -45,11 +44,6 @@ def _item(article: RawArticle) -> DedupeItem:
 
 def _seeds(seed_texts: dict[str, str]) -> list[RawArticle]:
     return [seed_article(name, text, minute=i) for i, (name, text) in enumerate(seed_texts.items())]
-
-
-def _roots(engine: Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        return dict(conn.execute(text("SELECT article_id, root_id FROM enrich.articles")).all())  # type: ignore[arg-type]
 
 
 def test_every_variant_kind_links_to_its_original_with_its_evidence(engine: Engine, seed_texts: dict[str, str]) -> None:
@@ -153,41 +147,3 @@ def test_articles_indexed_before_their_words_were_kept_still_match_noisy_copies(
     link = detector.decide([_item(scan)]).links[scan.article_id]
     assert link is not None and link.duplicate_of == seed.article_id
     assert link.evidence is not None and link.evidence.method == "noisy_text"
-
-
-@pytest.mark.parametrize("make", [scanned_copy, rewritten_copy], ids=["ocr", "rewrite"])
-def test_two_replicas_deciding_noisy_copies_at_once_link_them_as_one_would(
-    enrich_db_url: str, seed_texts: dict[str, str], make: Callable[[str], str]
-) -> None:
-    seeds = _seeds(seed_texts)
-    pairs = [
-        (seed, make_article(f"copy-{seed.source_file}", make(seed.body), minute=10 + i)) for i, seed in enumerate(seeds)
-    ]
-    engines = [make_engine(enrich_db_url, application_name=f"replica-{i}") for i in range(2)]
-    detectors = [ReprintDetector(e) for e in engines]
-    barrier = threading.Barrier(2)
-    failures: list[Exception] = []
-
-    def replica(index: int) -> None:
-        barrier.wait()
-        try:
-            for pair in pairs:
-                detectors[index].decide([_item(pair[index])])  # replica 0: originals, replica 1: copies
-        except Exception as exc:  # noqa: BLE001  (surfaced below: a thread's exception is otherwise lost)
-            failures.append(exc)
-
-    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        assert not failures
-        roots = _roots(engines[0])
-    finally:
-        for e in engines:
-            e.dispose()
-    for seed, copy in pairs:
-        # Whichever replica decided first, the pair ends in one group under the earlier-ingested seed.
-        assert roots[copy.article_id] == seed.article_id
-        assert roots[seed.article_id] == seed.article_id

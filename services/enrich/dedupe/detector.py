@@ -256,8 +256,8 @@ class _BatchDecision:
         self.db_exact = self.index.by_content_hash(self.conn, (i.text.content_hash for i in items))
         # Anchors under the index's boilerplate: a superset of those each article ends up using.
         contents = [self._content(i.text, with_batch=False) for i in items]
-        self.db_postings = self.index.postings(self.conn, set().union(*(c.anchors for c in contents)))
-        self.db_anchor_counts = {anchor: len(found) for anchor, found in self.db_postings.items()}
+        postings = self.index.postings(self.conn, set().union(*(c.anchors for c in contents)))
+        self.db_postings, self.db_anchor_counts = postings.articles, postings.counts
         wanted: set[str] = set(self.db_exact.values())
         for content in contents:
             found = (

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.enrich.dedupe.letters import RUN_LETTERS, Hashes, LetterText
-from services.enrich.dedupe.matching import MIN_PROSE_PARAGRAPH_WORDS
+from services.enrich.dedupe.matching import leading_prose
 
 # Letters per stretch in "weakest stretch" (~17 words, a sentence).
 STRETCH_LETTERS = 100
@@ -108,7 +108,10 @@ def _covered(text: LetterText, other: Hashes, positions: npt.NDArray[np.intp]) -
     else:
         sums = np.concatenate(([0.0], np.cumsum(inside)))
         weakest = float((sums[STRETCH_LETTERS:] - sums[:-STRETCH_LETTERS]).min() / STRETCH_LETTERS)
-    return float(covered.mean()), weakest, _leading_prose(text, int(shared[0]))
+    # As in the exact rule: a copy keeps the story's opening, at most behind a dateline; two short
+    # articles ending with the same long bio share only their end.
+    prose = leading_prose(text.paragraph_starts, len(text.letters), text.paragraph_words, int(shared[0]))
+    return float(covered.mean()), weakest, prose
 
 
 def _supported(shared: npt.NDArray[np.intp], found_at: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
@@ -130,19 +133,6 @@ def _supported(shared: npt.NDArray[np.intp], found_at: npt.NDArray[np.intp]) -> 
         supported |= agree
         supported[neighbour[agree]] = True
     return supported
-
-
-def _leading_prose(text: LetterText, first_shared: int) -> bool:
-    """Whether a whole paragraph of prose comes before the first shared run (in order).
-
-    The exact rule's guard (``matching``), on letters: a copy keeps the story's opening, at most
-    behind a dateline; two short articles ending with the same long bio share only their end.
-    """
-    ends = [*text.paragraph_starts[1:], len(text.letters)]
-    return any(
-        end <= first_shared and words >= MIN_PROSE_PARAGRAPH_WORDS
-        for end, words in zip(ends, text.paragraph_words, strict=True)
-    )
 
 
 @dataclass(frozen=True)
