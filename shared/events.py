@@ -101,12 +101,59 @@ class EntityRef(BaseModel):
     count: int = Field(ge=1, description="Number of mentions in the article.")
 
 
+LinkMethod = Literal["identical_text", "shared_passages", "noisy_text"]
+
+
+class LinkEvidence(BaseModel):
+    """What matched between a copy and an article of its group: what a reader needs to judge a link."""
+
+    method: LinkMethod = Field(
+        description=(
+            "identical_text: the same words (typography, case and layout aside); shared_passages: the "
+            "copy's 5-word runs are found in the matched article in order, with only short gaps; "
+            "noisy_text: the two texts' letters (spaces ignored) cover each other throughout, as a "
+            "scanned (OCR) copy or a light rewrite does, judged by a calibrated model."
+        )
+    )
+    matched_article: str = Field(
+        description=(
+            "article_id of the article this one was compared with: its group's original or another copy "
+            "(when its group was merged into an earlier one and neither matches it directly: the copy "
+            "through which the groups were joined)."
+        )
+    )
+    passage_overlap: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="shared_passages: share of the copy's 5-word runs in the matched text.",
+    )
+    letter_overlap: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="noisy_text: share of each text's letters inside 6-letter runs the other has too (the lower).",
+    )
+    weakest_stretch: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="noisy_text: the same share in the least-matched 100-letter stretch (low means a passage differs).",
+    )
+    confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="noisy_text: the model's probability that both are one article."
+    )
+
+
 class DuplicateLink(BaseModel):
     """Why an article is a copy of an earlier one."""
 
     duplicate_of: str = Field(description="article_id of the group's original (never a reprint).")
     kind: DuplicateKind
     similarity: float = Field(ge=0.0, le=1.0)
+    evidence: LinkEvidence | None = Field(
+        default=None, description="What matched (absent on links made before it was recorded)."
+    )
 
 
 class EnrichedArticle(Event):

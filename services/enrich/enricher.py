@@ -185,6 +185,7 @@ def _corrected(moved: Regrouped, now: datetime, story: str | None) -> EnrichedAr
             duplicate_of=moved.root_id,
             kind=as_kind(moved.kind) or "reprint",
             similarity=1.0 if moved.similarity is None else min(1.0, max(0.0, moved.similarity)),
+            evidence=moved.evidence,
         )
     return stored.model_copy(update={"duplicate": link, "story_id": story or stored.story_id, "enriched_at": now})
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from services.enrich.enricher import Enricher, EnrichResult
 from shared.consumer import Delivery, TransientError
-from shared.events import TOPIC_ENRICHED, RawArticle
+from shared.events import TOPIC_ENRICHED, EnrichedArticle, RawArticle
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class EnrichHandler:
                     "entities": len(event.entities),
                     "duplicate_of": event.duplicate.duplicate_of if event.duplicate else None,
                     "duplicate_kind": event.duplicate.kind if event.duplicate else None,
+                    "duplicate_evidence": _evidence(event),
                 },
             )
         for event in result.corrections:
@@ -83,5 +84,11 @@ class EnrichHandler:
                     "article_id": event.article.article_id,
                     "source_file": event.article.source_file,
                     "duplicate_of": event.duplicate.duplicate_of if event.duplicate else None,
+                    "duplicate_evidence": _evidence(event),
                 },
             )
+
+
+def _evidence(event: EnrichedArticle) -> str | None:
+    """What made the link (identical text, shared passages, noisy text), for the log."""
+    return event.duplicate.evidence.method if event.duplicate and event.duplicate.evidence else None

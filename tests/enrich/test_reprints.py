@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
+import pytest
 from sqlalchemy import Engine, text
 
 from services.enrich.dedupe.detector import DedupeItem, ReprintDetector
@@ -12,7 +14,16 @@ from services.enrich.enricher import Enricher
 from shared.db import make_engine
 from shared.events import RawArticle
 from tests.enrich.conftest import make_article, seed_article
-from tests.enrich.variants import BIO, curly_quotes, edited, hard_wrapped_crlf, truncated, with_header_footer
+from tests.enrich.variants import (
+    BIO,
+    curly_quotes,
+    edited,
+    hard_wrapped_crlf,
+    rewritten_copy,
+    scanned_copy,
+    truncated,
+    with_header_footer,
+)
 
 
 def _item(article: RawArticle) -> DedupeItem:
@@ -125,11 +136,17 @@ def test_the_index_is_durable_and_redelivery_is_idempotent(enrich_db_url: str, s
         restarted.dispose()
 
 
-def test_two_replicas_deciding_a_reprint_pair_at_once_link_it(enrich_db_url: str, seed_texts: dict[str, str]) -> None:
+def _syndicated(body: str) -> str:
+    return with_header_footer(edited(body))
+
+
+@pytest.mark.parametrize("make", [_syndicated, scanned_copy, rewritten_copy], ids=["syndicated", "ocr", "rewrite"])
+def test_two_replicas_deciding_a_reprint_pair_at_once_link_it(
+    enrich_db_url: str, seed_texts: dict[str, str], make: Callable[[str], str]
+) -> None:
     seeds = _seeds(seed_texts)
     pairs = [
-        (seed, make_article(f"copy-{seed.source_file}", with_header_footer(edited(seed.body)), minute=10 + i))
-        for i, seed in enumerate(seeds)
+        (seed, make_article(f"copy-{seed.source_file}", make(seed.body), minute=10 + i)) for i, seed in enumerate(seeds)
     ]
     engines = [make_engine(enrich_db_url, application_name=f"replica-{i}") for i in range(2)]
     detectors = [ReprintDetector(e) for e in engines]

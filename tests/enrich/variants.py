@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import textwrap
+
+from services.enrich.dedupe.training import noise
 
 BIO = (
     "I am an experienced writer, analyst and author. My exposure in English journalism spans more than "
@@ -57,3 +60,35 @@ def edited(body: str, every: int = 90) -> str:
     for i in range(every // 2, len(words), every):
         words[i] = "reportedly"
     return " ".join(words)
+
+
+def excerpt(body: str, fraction: float = 0.45) -> str:
+    """The wire story cut to its first ``fraction`` of paragraphs (of words, for a one-paragraph story)."""
+    kept = paragraphs(body)
+    if len(kept) < 3:
+        return truncated(body, fraction)
+    return "\n\n".join(kept[: max(1, round(len(kept) * fraction))])
+
+
+def with_local_lede(body: str) -> str:
+    """A local opening paragraph and closing line around the wire text."""
+    return (
+        "Local officials said they were studying the details, which came as a surprise to many.\n\n"
+        + body.strip()
+        + "\n\nCheck back for updates on this developing story."
+    )
+
+
+def scanned_copy(body: str, seed: int = 1, misread: float = 0.03) -> str:
+    """A print copy read back by OCR (see ``dedupe.training.noise.scanned``)."""
+    return noise.scanned(body, random.Random(seed), misread=misread)
+
+
+def rewritten_copy(body: str, seed: int = 1, changed: float = 0.12) -> str:
+    """A local rewrite: words dropped or swapped, sentences reordered (``dedupe.training.noise.rewritten``)."""
+    return noise.rewritten(body, random.Random(seed), changed=changed)
+
+
+def another_version(body: str, other: str, seed: int = 1) -> str:
+    """Another outlet's version: 50 words of another article in the middle (a different article)."""
+    return noise.another_version(body, other, random.Random(seed), inserted_words=50, replace=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from shared.events import DuplicateLink, EnrichedArticle, EntityRef, EntityType, RawArticle
+from shared.events import DuplicateLink, EnrichedArticle, EntityRef, EntityType, LinkEvidence, RawArticle
 from shared.identity import article_id, entity_id, sha256_hex
 from tests.conftest import SEEDS_DIR
 
@@ -148,7 +148,14 @@ def seed_events() -> list[EnrichedArticle]:
             reprint_bytes,
             "003",
             len(events),
-            duplicate=DuplicateLink(duplicate_of=original.article.article_id, kind="reprint", similarity=0.94),
+            duplicate=DuplicateLink(
+                duplicate_of=original.article.article_id,
+                kind="reprint",
+                similarity=0.94,
+                evidence=LinkEvidence(
+                    method="shared_passages", matched_article=original.article.article_id, passage_overlap=0.94
+                ),
+            ),
             source="Wire",
         )
     )

@@ -188,7 +188,21 @@ def test_article_detail(client: TestClient) -> None:
 
     reprint = client.get(f"/articles/{REPRINT.article.article_id}").json()
     assert reprint["original"]["id"] == original.article_id
-    assert reprint["duplicate"] == {"of": original.article_id, "kind": "reprint", "similarity": 0.94}
+    evidence = {
+        "method": "shared_passages",
+        "matched_article": original.article_id,
+        "passage_overlap": 0.94,
+        "letter_overlap": None,
+        "weakest_stretch": None,
+        "confidence": None,
+    }
+    assert reprint["duplicate"] == {
+        "of": original.article_id,
+        "kind": "reprint",
+        "similarity": 0.94,
+        "evidence": evidence,
+    }
+    assert detail["reprints"][0]["evidence"] == evidence
 
 
 # --- errors ----------------------------------------------------------------------------------

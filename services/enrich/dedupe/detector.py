@@ -8,6 +8,12 @@ link a reprint to its original exactly as one replica would, even when both arri
 Optimistic alternatives (insert, then resolve) need a second pass and can still publish two
 "originals" for one group; a short critical section is simpler and provably consistent.
 
+Each candidate the index finds (sharing word or letter anchors) is verified by the exact rule
+first (``matching``: shared passages, what syndicated copies keep), and only when that fails, and
+the candidate shares enough letter anchors to be worth it, by the noise-tolerant rule (``noisy``:
+a scanned or lightly rewritten full copy, judged by a calibrated model). Every link records which
+evidence matched and against which member (``LinkEvidence``).
+
 Groups always point at their earliest-ingested member. A reprint can be processed before its
 original (another partition lagged, another replica was faster): when an earlier article joins
 a group, or bridges two groups, the groups are merged under the earliest member and every
@@ -16,9 +22,10 @@ article whose link changed is returned as a *correction* to republish (the store
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -27,8 +34,10 @@ from sqlalchemy import Connection, Engine
 
 from services.enrich.dedupe.fingerprint import ContentFingerprint, TextFingerprint
 from services.enrich.dedupe.index import MAX_ANCHOR_POSTINGS, DedupeIndex, NewRow, Regrouped, StoredLink
+from services.enrich.dedupe.letters import LetterText, anchor_modulus
 from services.enrich.dedupe.matching import reprint_similarity
-from shared.events import DuplicateKind, DuplicateLink
+from services.enrich.dedupe.noisy import NoisyLinkModel, letter_evidence
+from shared.events import DuplicateKind, DuplicateLink, LinkEvidence, LinkMethod
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,12 @@ log = logging.getLogger(__name__)
 BOILERPLATE_MIN_STORIES = 3
 # Candidates verified exactly per article, the ones sharing the most anchors with it.
 MAX_CANDIDATES_PER_ARTICLE = 10
+# A candidate the exact rule rejects is checked for a noisy copy only when it shares at least this
+# many of the article's letter anchors, and this share of those a text of its length has:
+# only a cheap pre-filter, far below what a scanned copy or a rewrite shares (~70 %), that skips
+# articles sharing a phrase or two.
+NOISY_MIN_SHARED_ANCHORS = 3
+NOISY_MIN_SHARED_FRACTION = 0.2
 
 T = TypeVar("T")
 
@@ -100,6 +115,7 @@ class _Member:
     shingle_set: frozenset[int]
     breaks: list[int]
     paragraphs: list[int]
+    letters: LetterText
 
 
 @dataclass
@@ -107,14 +123,38 @@ class _Link:
     root_id: str
     kind: DuplicateKind | None
     similarity: float | None
+    evidence: LinkEvidence | None = None
+
+
+# Stronger evidence wins when an article matches several members of one group.
+_METHOD_RANK: dict[LinkMethod, int] = {"identical_text": 2, "shared_passages": 1, "noisy_text": 0}
+
+
+@dataclass(frozen=True)
+class _Match:
+    """Evidence that an article copies a member of a group."""
+
+    kind: DuplicateKind
+    similarity: float
+    evidence: LinkEvidence
+
+    @property
+    def strength(self) -> tuple[int, float]:
+        return (_METHOD_RANK[self.evidence.method], self.similarity)
+
+    @property
+    def clean(self) -> bool:
+        """Exact or shared-passage evidence: the copy's words are the member's (entities carry over)."""
+        return self.evidence.method != "noisy_text"
 
 
 class ReprintDetector:
     """Runs the decision for a batch against the durable index, under the dedupe lock."""
 
-    def __init__(self, engine: Engine, index: DedupeIndex | None = None) -> None:
+    def __init__(self, engine: Engine, index: DedupeIndex | None = None, model: NoisyLinkModel | None = None) -> None:
         self.engine = engine
         self.index = index or DedupeIndex()
+        self.model = model or NoisyLinkModel.load()
 
     def decide(self, items: Sequence[DedupeItem]) -> DedupeResult:
         return self.decide_then(items, lambda _conn, _result: None)[0]
@@ -125,7 +165,7 @@ class ReprintDetector:
         """Decide, then run ``then`` in the same locked transaction (story assignment builds on the links)."""
         with self.engine.begin() as conn:
             self.index.lock(conn)
-            result = _BatchDecision(self.index, conn).run(items)
+            result = _BatchDecision(self.index, conn, self.model).run(items)
             return result, then(conn, result)
 
     def preview(self, items: Sequence[DedupeItem]) -> CopyPreview:
@@ -133,10 +173,11 @@ class ReprintDetector:
 
         Only an optimisation hint: the locked decision (:meth:`decide_then`) stays the one that
         links articles. Every source is a verified near-identical text whatever another replica
-        decides meanwhile, so its entities stand for the copy's (see ``entities.copies``).
+        decides meanwhile, so its entities stand for the copy's (see ``entities.copies``). Noisy
+        copies are not sources (their names are misread or reworded), so the preview skips them.
         """
         with self.engine.connect() as conn:
-            decision = _BatchDecision(self.index, conn)
+            decision = _BatchDecision(self.index, conn, None)
             sources = decision.copy_sources(items)
             in_batch = {item.article_id for item in decision.fresh}
             stored = self.index.events(conn, set(sources.values()) - in_batch)
@@ -148,13 +189,14 @@ class ReprintDetector:
 class _BatchDecision:
     """One locked decision: index rows fetched once up front, plus this batch's own articles."""
 
-    def __init__(self, index: DedupeIndex, conn: Connection) -> None:
+    def __init__(self, index: DedupeIndex, conn: Connection, model: NoisyLinkModel | None) -> None:
         self.index = index
         self.conn = conn
+        self.model = model  # None: exact evidence only (the preview)
         self.members: dict[str, _Member] = {}  # comparable articles: fetched or earlier in the batch
         self.links: dict[str, _Link] = {}  # link of every article seen; a root links to itself
         self.root_times: dict[str, datetime] = {}
-        self.regroups: list[tuple[str, DuplicateKind, float]] = []  # old root, evidence
+        self.regroups: list[tuple[str, _Match]] = []  # old root, the evidence that joined it
         self.db_paragraph_groups: dict[int, int] = {}
         self.db_exact: dict[str, str] = {}
         self.db_postings: dict[int, list[str]] = {}
@@ -179,7 +221,9 @@ class _BatchDecision:
         for item in items:
             if item.article_id not in fresh:
                 stored = known[item.article_id]
-                self.links.setdefault(item.article_id, _Link(stored.root_id, stored.kind, stored.similarity))
+                self.links.setdefault(
+                    item.article_id, _Link(stored.root_id, stored.kind, stored.similarity, stored.evidence)
+                )
             result[item.article_id] = self._duplicate(item.article_id)
         return DedupeResult(result, corrections, frozenset(fresh))
 
@@ -213,25 +257,29 @@ class _BatchDecision:
         )
         self.db_exact = self.index.by_content_hash(self.conn, (i.text.content_hash for i in items))
         # Anchors under the index's boilerplate: a superset of those each article ends up using.
-        anchors_per_item = [self._content(i.text, with_batch=False).anchors for i in items]
-        every_anchor = set().union(*anchors_per_item)
-        self.db_postings = self.index.postings(self.conn, every_anchor)
-        self.db_anchor_counts = {anchor: len(found) for anchor, found in self.db_postings.items()}
+        contents = [self._content(i.text, with_batch=False) for i in items]
+        postings = self.index.postings(self.conn, set().union(*(c.anchors for c in contents)))
+        self.db_postings, self.db_anchor_counts = postings.articles, postings.counts
         wanted: set[str] = set(self.db_exact.values())
-        for anchors in anchors_per_item:
-            shared = Counter(
-                article
-                for anchor in anchors
+        for content in contents:
+            found = (
+                (anchor, self.db_postings.get(anchor, ()))
+                for anchor in content.anchors
                 if self.db_anchor_counts.get(anchor, 0) <= MAX_ANCHOR_POSTINGS
-                for article in self.db_postings.get(anchor, ())
             )
-            wanted.update(article for article, _ in shared.most_common(MAX_CANDIDATES_PER_ARTICLE))
+            wanted.update(article for article, _ in _ranked_candidates(content, found))
         fetched = self.index.texts(self.conn, wanted)
         # Group originals too: their paragraphs say which of a copy's paragraphs are its own.
         fetched.update(self.index.texts(self.conn, {t.root_id for t in fetched.values()} - set(fetched)))
         for row in fetched.values():
             self.members[row.article_id] = _Member(
-                row.article_id, row.ingested_at, row.shingles, frozenset(row.shingles), row.breaks, row.paragraphs
+                row.article_id,
+                row.ingested_at,
+                row.shingles,
+                frozenset(row.shingles),
+                row.breaks,
+                row.paragraphs,
+                LetterText.parse(row.content_words),
             )
             self.links[row.article_id] = _Link(row.root_id, None, None)
             self.root_times[row.root_id] = row.root_ingested_at
@@ -257,62 +305,137 @@ class _BatchDecision:
             return None
         link = self.links[article_id]
         similarity = 1.0 if link.similarity is None else min(1.0, max(0.0, link.similarity))
-        return DuplicateLink(duplicate_of=root, kind=link.kind or "reprint", similarity=similarity)
+        return DuplicateLink(
+            duplicate_of=root, kind=link.kind or "reprint", similarity=similarity, evidence=link.evidence
+        )
 
     # -----------------------------------------------------------------------------------
     def _decide(self, item: DedupeItem) -> NewRow:
         content = self._content(item.text, with_batch=True)
-        matches: dict[str, tuple[DuplicateKind, float]] = {}  # group original -> best evidence
+        letters = content.letters
+        matches: dict[str, _Match] = {}  # group original -> best evidence
         matched_members: list[str] = []
+        closest: tuple[float, str] | None = None  # the closest clean copy: the entities' source
+
+        def consider(member: str, match: _Match) -> None:
+            matched_members.append(member)
+            root = self._root_of(member)
+            if root not in matches or match.strength > matches[root].strength:
+                matches[root] = match
 
         exact = self.db_exact.get(item.text.content_hash) or self.batch_exact.get(item.text.content_hash)
-        closest: tuple[float, str] | None = None
         if exact is not None:
-            matches[self._root_of(exact)] = ("exact", 1.0)
-            matched_members.append(exact)
+            consider(exact, _Match("exact", 1.0, LinkEvidence(method="identical_text", matched_article=exact)))
             closest = (_EXACT, exact)
-        for candidate in self._candidates(content):
+        for candidate, shared_letter_anchors in self._candidates(content):
             member = self.members[candidate]
             similarity = reprint_similarity(content, member)
-            if similarity is None:
-                continue
-            matched_members.append(candidate)
-            if closest is None or similarity > closest[0]:
-                closest = (similarity, candidate)
-            root = self._root_of(candidate)
-            if root not in matches or (matches[root][0] == "reprint" and matches[root][1] < similarity):
-                matches[root] = ("reprint", similarity)
+            if similarity is not None:
+                passages = LinkEvidence(
+                    method="shared_passages", matched_article=candidate, passage_overlap=round(similarity, 4)
+                )
+                consider(candidate, _Match("reprint", similarity, passages))
+                if closest is None or similarity > closest[0]:
+                    closest = (similarity, candidate)
+            elif self._worth_noisy_check(content, shared_letter_anchors, candidate, matches):
+                noisy = self._noisy_match(letters, member)
+                if noisy is not None:
+                    consider(candidate, noisy)
 
         if closest is not None:
             self.sources[item.article_id] = closest[1]
         self.root_times[item.article_id] = item.ingested_at
         original = min([item.article_id, *matches], key=lambda r: (self.root_times[r], r))
-        for root, (kind, similarity) in matches.items():
-            if root != original:
-                # An earlier article joined this group, or this one bridges two: merge them.
-                self.regroups.append((root, kind, similarity))
-                self.links[root] = _Link(original, kind, similarity)
         if original == item.article_id:
             self.links[item.article_id] = _Link(item.article_id, None, None)
         else:
-            kind, similarity = matches[original]
-            self.links[item.article_id] = _Link(original, kind, similarity)
-        return self._add_to_batch(item, content, matched_members)
+            best = matches[original]
+            self.links[item.article_id] = _Link(original, best.kind, best.similarity, best.evidence)
+        row = self._add_to_batch(item, content, letters, matched_members)
+        for root, match in matches.items():
+            if root != original:
+                # An earlier article joined this group, or this one bridges two: merge them.
+                joined = self._joining_evidence(root, original, item.article_id, match)
+                self.regroups.append((root, joined))
+                self.links[root] = _Link(original, joined.kind, joined.similarity, joined.evidence)
+        return row
 
-    def _candidates(self, content: ContentFingerprint) -> list[str]:
-        shared: Counter[str] = Counter()
-        for anchor in content.anchors:
-            if self._is_stock(anchor):
-                continue
-            shared.update(a for a in self.db_postings.get(anchor, ()) if a in self.members)
-            shared.update(self.batch_postings.get(anchor, ()))
-        return [article for article, _ in shared.most_common(MAX_CANDIDATES_PER_ARTICLE)]
+    def _joining_evidence(self, root: str, original: str, article: str, match: _Match) -> _Match:
+        """The evidence recorded for a group's former original ``root`` now under ``original``.
+
+        ``match`` is how ``article`` (the one being decided) matched a member of ``root``'s group;
+        when that member is ``root`` itself, it is ``root``'s evidence too (compared with
+        ``article``). Otherwise ``root`` is compared with ``original``, then with ``article``, so its
+        figures describe its own text; only when neither matches on its own does it keep the
+        comparison that merged the groups.
+        """
+        if match.evidence.matched_article == root:
+            return replace(match, evidence=match.evidence.model_copy(update={"matched_article": article}))
+        for other in dict.fromkeys((original, article)):
+            direct = self._direct_match(root, other)
+            if direct is not None:
+                return direct
+        return match
+
+    def _direct_match(self, copy: str, other: str) -> _Match | None:
+        """Exact-rule, then noisy evidence that member ``copy`` copies member ``other``."""
+        a, b = self.members.get(copy), self.members.get(other)
+        if a is None or b is None:
+            return None
+        similarity = reprint_similarity(a, b)
+        if similarity is not None:
+            passages = LinkEvidence(
+                method="shared_passages", matched_article=other, passage_overlap=round(similarity, 4)
+            )
+            return _Match("reprint", similarity, passages)
+        return self._noisy_match(a.letters, b) if self.model is not None else None
+
+    def _candidates(self, content: ContentFingerprint) -> list[tuple[str, int]]:
+        """The articles sharing the most anchors with ``content``, each with how many letter anchors it shares."""
+        found = (
+            (
+                anchor,
+                [a for a in self.db_postings.get(anchor, ()) if a in self.members]
+                + self.batch_postings.get(anchor, []),
+            )
+            for anchor in content.anchors
+            if not self._is_stock(anchor)
+        )
+        return _ranked_candidates(content, found)
+
+    def _worth_noisy_check(
+        self, content: ContentFingerprint, shared_letter_anchors: int, candidate: str, matches: dict[str, _Match]
+    ) -> bool:
+        if self.model is None:
+            return False
+        if self._root_of(candidate) in matches:
+            return False  # its group is matched already (noisy evidence adds nothing to clean)
+        return shared_letter_anchors >= _letter_anchors_needed(content)
+
+    def _noisy_match(self, letters: LetterText, member: _Member) -> _Match | None:
+        assert self.model is not None
+        found = letter_evidence(letters, member.letters)
+        if found is None:
+            return None
+        if not self.model.links(found):
+            return None
+        confidence = self.model.probability(found)
+        evidence = LinkEvidence(
+            method="noisy_text",
+            matched_article=member.article_id,
+            letter_overlap=round(found.coverage, 4),
+            weakest_stretch=round(found.weakest_stretch, 4),
+            confidence=round(confidence, 4),
+        )
+        return _Match("reprint", found.coverage, evidence)
 
     def _is_stock(self, anchor: int) -> bool:
         """A stock phrase: in too many articles to say anything about a shared passage."""
         return self.db_anchor_counts.get(anchor, 0) + self.batch_anchor_counts[anchor] > MAX_ANCHOR_POSTINGS
 
-    def _add_to_batch(self, item: DedupeItem, content: ContentFingerprint, matched: list[str]) -> NewRow:
+    def _add_to_batch(
+        self, item: DedupeItem, content: ContentFingerprint, letters: LetterText, matched: list[str]
+    ) -> NewRow:
         self.members[item.article_id] = _Member(
             item.article_id,
             item.ingested_at,
@@ -320,6 +443,7 @@ class _BatchDecision:
             content.shingle_set,
             content.breaks,
             item.text.paragraph_hashes,
+            letters,
         )
         self.batch_exact.setdefault(item.text.content_hash, item.article_id)
         posted: list[int] = []
@@ -347,21 +471,29 @@ class _BatchDecision:
             anchors=posted,
             new_paragraphs=new_paragraphs,
             event=item.event,
+            content_words=content.letters.stored(),
         )
 
     # -----------------------------------------------------------------------------------
     def _apply_regroups(self, batch_ids: set[str]) -> list[Regrouped]:
         """Merge groups in the index; return the earlier articles whose link changed."""
         changed: dict[str, Regrouped] = {}
-        for old_root, kind, similarity in self.regroups:
+        for old_root, match in self.regroups:
             if old_root in batch_ids:
                 continue  # not in the index yet: inserted with its final link
             new_root = self._root_of(old_root)
             log.info(
                 "reprint groups merged under the earliest original",
-                extra={"article_id": old_root, "duplicate_of": new_root, "kind": kind, "similarity": similarity},
+                extra={
+                    "article_id": old_root,
+                    "duplicate_of": new_root,
+                    "kind": match.kind,
+                    "similarity": match.similarity,
+                    "evidence": match.evidence.method,
+                },
             )
-            for moved in self.index.regroup(self.conn, old_root, new_root, kind, similarity):
+            moved_rows = self.index.regroup(self.conn, old_root, new_root, match.kind, match.similarity, match.evidence)
+            for moved in moved_rows:
                 if moved.article_id not in batch_ids:
                     changed[moved.article_id] = moved
         return list(changed.values())
@@ -370,4 +502,40 @@ class _BatchDecision:
         link = self._duplicate(row.article_id)
         if link is None:
             return row
-        return replace(row, root_id=link.duplicate_of, kind=link.kind, similarity=link.similarity)
+        return replace(
+            row, root_id=link.duplicate_of, kind=link.kind, similarity=link.similarity, evidence=link.evidence
+        )
+
+
+def _letter_anchors_needed(content: ContentFingerprint) -> float:
+    """How many letter anchors a candidate must share with ``content`` to be checked as a noisy copy.
+
+    Relative to the anchors sampled at the rate of a text a little longer: a copy one length tier
+    up samples half as densely, and the two share only its sparser anchors.
+    """
+    length = len(content.letters.letters)
+    expected = length / (2 * anchor_modulus(length))  # a copy a little longer may sample half as densely
+    return max(NOISY_MIN_SHARED_ANCHORS, NOISY_MIN_SHARED_FRACTION * expected)
+
+
+def _ranked_candidates(
+    content: ContentFingerprint, postings: Iterable[tuple[int, Sequence[str]]]
+) -> list[tuple[str, int]]:
+    """The ``MAX_CANDIDATES_PER_ARTICLE`` articles sharing the most anchors, with their shared letter anchors.
+
+    A candidate shares a word anchor (a 5-word passage: worth verifying exactly) or enough letter
+    anchors to be worth a noisy check; a few letter runs in common ("governmentof") are chance.
+    """
+    shared: Counter[str] = Counter()
+    by_letters: Counter[str] = Counter()
+    for anchor, found in postings:
+        shared.update(found)
+        if anchor in content.letter_anchors:
+            by_letters.update(found)
+    needed = _letter_anchors_needed(content)
+    eligible = (
+        (-count, article)
+        for article, count in shared.items()
+        if count > by_letters[article] or by_letters[article] >= needed
+    )
+    return [(article, by_letters[article]) for _, article in heapq.nsmallest(MAX_CANDIDATES_PER_ARTICLE, eligible)]

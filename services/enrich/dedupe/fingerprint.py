@@ -12,6 +12,10 @@
   footer, where Jaccard-based MinHash does not. Short texts are sampled more densely
   (``SHORT_TEXT_ANCHOR_MODULUS``); since that modulus divides the long one, a short copy still
   holds every anchor its long original was indexed under.
+- *Letter anchors* (``letters.letter_anchors``) join them in the same index: sampled runs of the
+  content's letters without spaces, which survive the misread letters of a scanned copy and the
+  swapped words of a rewrite that break most word shingles. ``letters`` is that text, kept for
+  noise-tolerant verification (``noisy``), with its runs hashed once.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from services.enrich.dedupe.letters import LetterText, letter_anchors
 from services.enrich.dedupe.normalize import content_hash, split_paragraphs, words
 
 SHINGLE_WORDS = 5
@@ -103,16 +108,29 @@ class TextFingerprint:
                 breaks.append(len(tokens))
                 tokens.extend(paragraph)
         shingles = shingle_hashes(tokens)
-        return ContentFingerprint(shingles=shingles, anchors=anchors_of(shingles), breaks=breaks)
+        letters = LetterText.of(
+            p for p, h in zip(self.paragraph_words, self.paragraph_hashes, strict=True) if h not in boilerplate
+        )
+        by_letters = letter_anchors(letters)
+        return ContentFingerprint(
+            shingles=shingles,
+            anchors=anchors_of(shingles) | by_letters,
+            breaks=breaks,
+            letters=letters,
+            letter_anchors=by_letters,
+        )
 
 
 @dataclass(frozen=True)
 class ContentFingerprint:
-    """Ordered content shingles, their anchors, and where each content paragraph starts (word index)."""
+    """Ordered content shingles, the anchors (word and letter), where each content paragraph starts
+    (word index), and the content's letters without spaces."""
 
     shingles: list[int]
-    anchors: set[int]
+    anchors: set[int]  # word and letter anchors: the index posts and looks up both alike
     breaks: list[int]
+    letters: LetterText
+    letter_anchors: set[int]  # the letter anchors among ``anchors``
     shingle_set: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ as one would.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
+from services.enrich.dedupe.fingerprint import TextFingerprint
 from shared.db import int_array
-from shared.events import DuplicateKind
+from shared.events import DuplicateKind, EnrichedArticle, LinkEvidence
 
 # pg_advisory_xact_lock key serialising decide+insert across replicas ("newsflow" + "dedupe").
 DEDUPE_LOCK_KEY = 0x6E66_6465_6475_7065
@@ -37,6 +38,31 @@ def as_kind(value: str | None) -> DuplicateKind | None:
     return "exact" if value == "exact" else "reprint"
 
 
+def as_evidence(value: Any) -> LinkEvidence | None:
+    """A stored evidence column (JSONB, NULL on links made before evidence was recorded)."""
+    return None if value is None else LinkEvidence.model_validate(value)
+
+
+def evidence_json(evidence: LinkEvidence | None) -> str | None:
+    return None if evidence is None else evidence.model_dump_json(exclude_none=True)
+
+
+def pack_content_words(content_words: str) -> bytes:
+    """The stored form of ``LetterText.stored()`` (words compress ~3x)."""
+    return zlib.compress(content_words.encode("utf-8"))
+
+
+def _stored_content_words(packed: bytes | None, event: bytes | None) -> str:
+    """An indexed article's content paragraphs (``LetterText.stored``); rows indexed before they
+    were kept derive them from the event's body."""
+    if packed is not None:
+        return zlib.decompress(packed).decode("utf-8")
+    if event is None:
+        return ""
+    body = EnrichedArticle.model_validate_json(zlib.decompress(event)).article.body
+    return TextFingerprint.of(body).content(()).letters.stored()
+
+
 @dataclass(frozen=True)
 class StoredLink:
     """An indexed article's current group and link."""
@@ -45,6 +71,7 @@ class StoredLink:
     root_id: str
     kind: DuplicateKind | None
     similarity: float | None
+    evidence: LinkEvidence | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +85,7 @@ class StoredText:
     shingles: list[int]
     breaks: list[int]
     paragraphs: list[int]
+    content_words: str  # LetterText.stored(): the content's words, a paragraph a line
 
 
 @dataclass(frozen=True)
@@ -76,6 +104,17 @@ class NewRow:
     anchors: list[int]  # the anchors to post (those not yet marked as stock phrases)
     new_paragraphs: list[int]
     event: bytes
+    content_words: str = ""  # LetterText.stored()
+    evidence: LinkEvidence | None = None
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Anchor lookups: the articles holding each anchor (none listed for a stock phrase), and how
+    many hold it (``MAX_ANCHOR_POSTINGS + 1`` meaning "more": a stock phrase)."""
+
+    articles: dict[int, list[str]]
+    counts: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -87,6 +126,7 @@ class Regrouped:
     kind: str | None
     similarity: float | None
     event: bytes
+    evidence: LinkEvidence | None = None
 
 
 class DedupeIndex:
@@ -96,8 +136,11 @@ class DedupeIndex:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUPE_LOCK_KEY})
 
     def links(self, conn: Connection, article_ids: Sequence[str]) -> dict[str, StoredLink]:
-        rows = _articles_by_id(conn, "a.root_id, a.kind, a.similarity", article_ids)
-        return {r.article_id: StoredLink(r.article_id, r.root_id, as_kind(r.kind), r.similarity) for r in rows}
+        rows = _articles_by_id(conn, "a.root_id, a.kind, a.similarity, a.evidence", article_ids)
+        return {
+            r.article_id: StoredLink(r.article_id, r.root_id, as_kind(r.kind), r.similarity, as_evidence(r.evidence))
+            for r in rows
+        }
 
     def paragraph_groups(self, conn: Connection, hashes: Iterable[int]) -> dict[int, int]:
         rows = conn.execute(
@@ -121,26 +164,32 @@ class DedupeIndex:
         )
         return {r.content_hash: r.article_id for r in rows}
 
-    def postings(self, conn: Connection, anchors: Iterable[int]) -> dict[int, list[str]]:
-        """anchor -> articles containing it; more than ``MAX_ANCHOR_POSTINGS`` means a stock phrase."""
+    def postings(self, conn: Connection, anchors: Iterable[int]) -> Postings:
+        """The articles holding each anchor; a stock phrase's count only (its articles are never used).
+
+        One row per anchor (its articles as an array): rows, not bytes, are what a lookup costs in
+        Python, and at 100k articles many of an article's ~60 anchors are stock phrases.
+        """
         rows = conn.execute(
             text(
-                "SELECT q.hash, p.article_id FROM unnest(CAST(:anchors AS integer[])) AS q(hash) "
-                "CROSS JOIN LATERAL (SELECT a.article_id FROM enrich.anchors a WHERE a.hash = q.hash "
-                "LIMIT :limit) AS p"
+                "SELECT q.hash, p.n, p.ids FROM unnest(CAST(:anchors AS integer[])) AS q(hash) "
+                "CROSS JOIN LATERAL (SELECT count(*) AS n, CASE WHEN count(*) > :cap THEN '{}'::text[] "
+                "ELSE array_agg(s.article_id) END AS ids FROM (SELECT a.article_id FROM enrich.anchors a "
+                "WHERE a.hash = q.hash LIMIT :limit) AS s) AS p WHERE p.n > 0"
             ),
-            {"anchors": int_array(sorted(set(anchors))), "limit": MAX_ANCHOR_POSTINGS + 1},
+            {"anchors": int_array(sorted(set(anchors))), "cap": MAX_ANCHOR_POSTINGS, "limit": MAX_ANCHOR_POSTINGS + 1},
         )
-        found: dict[int, list[str]] = defaultdict(list)
+        found = Postings({}, {})
         for r in rows:
-            found[r.hash].append(r.article_id)
+            found.articles[r.hash] = list(r.ids)
+            found.counts[r.hash] = r.n
         return found
 
     def texts(self, conn: Connection, article_ids: Iterable[str]) -> dict[str, StoredText]:
         rows = conn.execute(
             text(
-                "SELECT a.article_id, a.root_id, a.ingested_at, a.shingles, a.breaks, a.paragraphs, "
-                "r.ingested_at AS root_ingested_at "
+                "SELECT a.article_id, a.root_id, a.ingested_at, a.shingles, a.breaks, a.paragraphs, a.content_words, "
+                "CASE WHEN a.content_words IS NULL THEN a.event END AS event, r.ingested_at AS root_ingested_at "
                 "FROM unnest(CAST(:ids AS text[])) AS q(article_id) "
                 "JOIN enrich.articles a ON a.article_id = q.article_id "
                 "JOIN enrich.articles r ON r.article_id = a.root_id"
@@ -156,6 +205,7 @@ class DedupeIndex:
                 list(r.shingles),
                 list(r.breaks),
                 list(r.paragraphs),
+                _stored_content_words(r.content_words, r.event),
             )
             for r in rows
         }
@@ -164,30 +214,45 @@ class DedupeIndex:
         """The stored (compressed) enriched events of indexed articles."""
         return {r.article_id: bytes(r.event) for r in _articles_by_id(conn, "a.event", article_ids)}
 
-    def regroup(self, conn: Connection, old_root: str, new_root: str, kind: str, similarity: float) -> list[Regrouped]:
+    def regroup(
+        self,
+        conn: Connection,
+        old_root: str,
+        new_root: str,
+        kind: str,
+        similarity: float,
+        evidence: LinkEvidence | None,
+    ) -> list[Regrouped]:
         """Move group ``old_root`` under ``new_root``; the old original becomes a copy of it."""
         conn.execute(
-            text("UPDATE enrich.articles SET kind = :kind, similarity = :similarity WHERE article_id = :old"),
-            {"kind": kind, "similarity": similarity, "old": old_root},
+            text(
+                "UPDATE enrich.articles SET kind = :kind, similarity = :similarity, "
+                "evidence = CAST(:evidence AS jsonb) WHERE article_id = :old"
+            ),
+            {"kind": kind, "similarity": similarity, "evidence": evidence_json(evidence), "old": old_root},
         )
         rows = conn.execute(
             text(
                 "UPDATE enrich.articles SET root_id = :new WHERE root_id = :old "
-                "RETURNING article_id, root_id, kind, similarity, event"
+                "RETURNING article_id, root_id, kind, similarity, event, evidence"
             ),
             {"new": new_root, "old": old_root},
         )
-        return [Regrouped(r.article_id, r.root_id, r.kind, r.similarity, bytes(r.event)) for r in rows]
+        return [
+            Regrouped(r.article_id, r.root_id, r.kind, r.similarity, bytes(r.event), as_evidence(r.evidence))
+            for r in rows
+        ]
 
     def insert(self, conn: Connection, rows: Sequence[NewRow]) -> None:
         if not rows:
             return
         conn.execute(
             text(
-                "INSERT INTO enrich.articles (article_id, root_id, kind, similarity, ingested_at, content_hash, "
-                "shingles, breaks, paragraphs, event) VALUES (:article_id, :root_id, :kind, :similarity, "
-                ":ingested_at, :content_hash, CAST(:shingles AS integer[]), CAST(:breaks AS integer[]), "
-                "CAST(:paragraphs AS bigint[]), :event) "
+                "INSERT INTO enrich.articles (article_id, root_id, kind, similarity, evidence, ingested_at, "
+                "content_hash, shingles, breaks, paragraphs, content_words, event) VALUES (:article_id, :root_id, "
+                ":kind, :similarity, CAST(:evidence AS jsonb), :ingested_at, :content_hash, "
+                "CAST(:shingles AS integer[]), CAST(:breaks AS integer[]), CAST(:paragraphs AS bigint[]), "
+                ":content_words, :event) "
                 "ON CONFLICT (article_id) DO NOTHING"
             ),
             [
@@ -196,11 +261,13 @@ class DedupeIndex:
                     "root_id": r.root_id,
                     "kind": r.kind,
                     "similarity": r.similarity,
+                    "evidence": evidence_json(r.evidence),
                     "ingested_at": r.ingested_at,
                     "content_hash": r.content_hash,
                     "shingles": int_array(r.shingles),
                     "breaks": int_array(r.breaks),
                     "paragraphs": int_array(r.paragraphs),
+                    "content_words": pack_content_words(r.content_words),
                     "event": r.event,
                 }
                 for r in rows

@@ -83,12 +83,23 @@ def evidence(x: Sequence[int], y: Set[int], x_breaks: Sequence[int] = ()) -> Evi
     for is_match in matched[first : last + 1]:
         gap = 0 if is_match else gap + 1
         longest = max(longest, gap)
-    # Paragraphs wholly before the first matched word: [start, next start) with next start <= first.
-    ends = [*x_breaks[1:], len(x) + SHINGLE_WORDS] if x_breaks else []
-    prose = any(
-        end <= first and end - start >= MIN_PROSE_PARAGRAPH_WORDS for start, end in zip(x_breaks, ends, strict=True)
+    end = len(x) + SHINGLE_WORDS  # words in x (shingle i starts at word i)
+    sizes = [stop - start for start, stop in zip(x_breaks, [*x_breaks[1:], end], strict=True)] if x_breaks else []
+    return Evidence(hits / len(x), longest, first, leading_prose(x_breaks, end, sizes, first))
+
+
+def leading_prose(starts: Sequence[int], end: int, words: Sequence[int], first_match: int) -> bool:
+    """Whether a whole paragraph of prose lies before ``first_match``.
+
+    Paragraph i spans [``starts[i]``, ``starts[i + 1]``) (the last one ends at ``end``), in any
+    unit (words, letters) ``first_match`` is in too, and has ``words[i]`` words.
+    """
+    if not starts:
+        return False
+    ends = [*starts[1:], end]
+    return any(
+        stop <= first_match and count >= MIN_PROSE_PARAGRAPH_WORDS for stop, count in zip(ends, words, strict=True)
     )
-    return Evidence(hits / len(x), longest, first, prose)
 
 
 def reprint_similarity(a: Comparable, b: Comparable) -> float | None:

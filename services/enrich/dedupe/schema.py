@@ -1,9 +1,10 @@
 """The enrich service's own tables, in Postgres schema ``enrich`` (Alembic: services/enrich/migrations).
 
 - ``articles``: every article enrich has decided on: its group's original (``root_id``), the
-  kind and similarity of the link, the content shingles (for exact verification of later
-  candidates) and the enriched event as first published (to republish a correction when a
-  group gets an earlier original).
+  kind, similarity and evidence of the link, the content shingles (for exact verification of
+  later candidates), the content's normalised words (zlib-compressed, for noise-tolerant verification;
+  NULL on rows indexed before they were kept: the event's body stands in) and the enriched event
+  as first published (to republish a correction when a group gets an earlier original).
 - ``anchors``: the inverted index from anchor shingle to articles. Postings stop being added
   once an anchor is in more than ``MAX_ANCHOR_POSTINGS`` articles (a stock phrase, not a
   passage, and then ignored), so a lookup costs the same at 100k articles as at 1k.
@@ -28,7 +29,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 SCHEMA = "enrich"
 
@@ -41,11 +42,13 @@ articles = Table(
     Column("root_id", Text, nullable=False),
     Column("kind", Text, nullable=True),
     Column("similarity", Float, nullable=True),
+    Column("evidence", JSONB, nullable=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Column("content_hash", Text, nullable=False),
     Column("shingles", ARRAY(Integer), nullable=False),
     Column("breaks", ARRAY(Integer), nullable=False),
     Column("paragraphs", ARRAY(BigInteger), nullable=False),
+    Column("content_words", LargeBinary, nullable=True),
     Column("event", LargeBinary, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("kind IN ('exact', 'reprint')", name="ck_articles_kind"),

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.events import EntityType
+from shared.events import EntityType, LinkEvidence
 
 
 class ArticleEntity(BaseModel):
@@ -61,12 +61,20 @@ class ArticleSummary(BaseModel):
 class ReprintSummary(ArticleSummary):
     kind: Literal["exact", "reprint"] = Field(description="exact: the same text; reprint: a near-identical copy.")
     similarity: float | None
+    evidence: LinkEvidence | None = Field(description="What matched; null on links stored before it was recorded.")
 
 
 class DuplicateInfo(BaseModel):
     of: str
     kind: Literal["exact", "reprint"]
     similarity: float | None
+    evidence: LinkEvidence | None = Field(
+        description=(
+            "What matched, and against which article of the group: identical text, shared passages "
+            "(exact 5-word runs) or noisy text (letters of a scanned or lightly rewritten copy, with the "
+            "model's confidence). Null on links stored before it was recorded."
+        )
+    )
 
 
 class StoryInfo(BaseModel):

@@ -26,7 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSON, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Text search configuration for the full-text column and every query against it (they must match).
@@ -103,6 +103,8 @@ class Article(Base):
     duplicate_of: Mapped[str | None] = mapped_column(Text)
     duplicate_kind: Mapped[str | None] = mapped_column(Text)
     similarity: Mapped[float | None] = mapped_column(Float)
+    # What matched (shared.events.LinkEvidence as JSON); NULL for originals and older links.
+    duplicate_evidence: Mapped[dict[str, object] | None] = mapped_column(JSONB)
     content_hash: Mapped[str] = mapped_column(Text)
     story_id: Mapped[str | None] = mapped_column(Text)
     search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True))

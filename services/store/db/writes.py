@@ -52,6 +52,7 @@ _REPLACEABLE_COLUMNS = (
     "duplicate_of",
     "duplicate_kind",
     "similarity",
+    "duplicate_evidence",
     "content_hash",
     "story_id",
     "entity_ids",
@@ -143,6 +144,9 @@ def article_row(event: EnrichedArticle, refs: Sequence[EntityRef]) -> dict[str, 
         "duplicate_of": duplicate.duplicate_of if duplicate else None,
         "duplicate_kind": duplicate.kind if duplicate else None,
         "similarity": duplicate.similarity if duplicate else None,
+        "duplicate_evidence": (
+            duplicate.evidence.model_dump(mode="json", exclude_none=True) if duplicate and duplicate.evidence else None
+        ),
         "content_hash": event.content_hash,
         "story_id": event.story_id,
         # The ids of the links written with the row, in their order.

@@ -258,7 +258,12 @@ def get_article_route(
         raise HTTPException(404, f"No article with id {article_id!r}. Article ids are listed by GET /articles.")
     f = record.fields
     duplicate = (
-        DuplicateInfo(of=f["duplicate_of"], kind=f["duplicate_kind"], similarity=f["similarity"])
+        DuplicateInfo(
+            of=f["duplicate_of"],
+            kind=f["duplicate_kind"],
+            similarity=f["similarity"],
+            evidence=f["duplicate_evidence"],
+        )
         if f["duplicate_of"] is not None
         else None
     )
@@ -290,7 +295,12 @@ def get_article_route(
         duplicate=duplicate,
         original=_summary(record.original) if record.original is not None else None,
         reprints=[
-            ReprintSummary(**_summary(row).model_dump(), kind=row["duplicate_kind"], similarity=row["similarity"])
+            ReprintSummary(
+                **_summary(row).model_dump(),
+                kind=row["duplicate_kind"],
+                similarity=row["similarity"],
+                evidence=row["duplicate_evidence"],
+            )
             for row in record.reprints
         ],
         story=story,

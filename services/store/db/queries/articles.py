@@ -955,6 +955,7 @@ _SUMMARY_COLUMNS = (
     articles.c.ingested_at,
     articles.c.duplicate_kind,
     articles.c.similarity,
+    articles.c.duplicate_evidence,
 )
 
 
