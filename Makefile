@@ -61,8 +61,10 @@ typecheck: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/python -m deploy.audit
 
+# The suite's files run in parallel, one worker per core (TEST_WORKERS=0 runs them in this process).
+TEST_WORKERS ?= auto
 test: system-deps lint typecheck audit
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all

@@ -344,6 +344,7 @@ def test_a_link_whose_target_is_not_utf8_is_rejected_with_a_reason(
     settings, thread = running
     inbox = os.fsencode(settings.inbox)
     os.symlink(os.path.join(inbox, b"gone-\xff.txt"), os.path.join(inbox, b"link-\xfe.txt"))
+    _wait(lambda: "link-\\xfe.txt" in _reason_files(settings.rejected_dir), "the link's reason file")
     _wait(lambda: _all_handled(settings), "the link to be handled")
     reason = _reason_files(settings.rejected_dir)["link-\\xfe.txt"]
     assert reason["reason"] == "symlink" and "gone-\\xff.txt" in str(reason["message"])

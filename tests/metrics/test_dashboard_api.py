@@ -20,6 +20,7 @@ from services.store.db.session import make_writer_engine
 from shared.config import Settings
 from shared.consumer import Delivery
 from shared.events import TOPIC_ENRICHED, EnrichedArticle, utcnow
+from shared.identity import entity_id
 from tests.store.seed_events import REPRINT_FILE, seed_events
 
 OLD_ARTICLE_AGE = timedelta(days=3)
@@ -93,3 +94,29 @@ def test_the_metrics_stay_live_when_the_database_is_down(tmp_path: Path) -> None
     assert data["database_error"], "the page says why the archive figures are missing"
     assert data["services"][0]["up"]
     unreachable.dispose()
+
+
+def test_top_entities_count_an_archive_entity_with_the_names_folded_into_it(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    # Seed 002 writes only "Trump": its own entity row, which the archive folds into Donald Trump.
+    events = _recent(seed_events())
+    for index, event in enumerate(events):
+        if event.article.source_file.startswith("002"):
+            entities = [
+                e.model_copy(update={"id": entity_id("PERSON", "Trump"), "name": "Trump"})
+                if e.name == "Donald Trump"
+                else e
+                for e in event.entities
+            ]
+            events[index] = event.model_copy(update={"entities": entities})
+    settings = Settings(database_url=migrated_database_url, data_dir=tmp_path)
+    writer = make_writer_engine(settings)
+    make_article_handler(writer)([Delivery(e, TOPIC_ENRICHED, 0, i, 0) for i, e in enumerate(events)])
+    writer.dispose()
+    with TestClient(create_app(settings)) as client:
+        top = {e["name"]: e["articles"] for e in client.get("/dashboard/data").json()["top_entities"]}
+        listed = client.get("/entities", params={"q": "Trump"}).json()["items"]
+    assert "Trump" not in top
+    assert top["Donald Trump"] == 4, "000, 002, 003 and 004 (001 does not name him; the reprint is days old)"
+    assert [(e["name"], e["article_count"]) for e in listed] == [("Donald Trump", 4)], "as /entities counts him"

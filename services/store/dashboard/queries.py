@@ -33,15 +33,18 @@ _LATEST = text(
     """
 )
 
+# Counted by the archive's entity (the root a row is folded into: an article that only writes
+# "Trump" counts for Donald Trump), each article once, as /entities counts them.
 _TOP_ENTITIES = text(
     """
-    SELECT e.id, e.name, e.type, count(*) AS articles
+    SELECT r.id, r.name, r.type, count(DISTINCT a.article_id) AS articles
     FROM article_entities ae
     JOIN articles a ON a.article_id = ae.article_id
     JOIN entities e ON e.id = ae.entity_id
+    JOIN entities r ON r.id = coalesce(e.canonical_id, e.id)
     WHERE ae.in_original AND a.ingested_at >= now() - make_interval(hours => :hours)
-    GROUP BY e.id, e.name, e.type
-    ORDER BY articles DESC, e.name, e.id
+    GROUP BY r.id, r.name, r.type
+    ORDER BY articles DESC, r.name, r.id
     LIMIT :limit
     """
 )
