@@ -170,6 +170,14 @@ class MakeRun:
         return [root, *root.children(recursive=True)]
 
 
+def _signals_as_a_terminal_leaves_them() -> None:
+    # A shell without job control starts background commands with SIGINT and SIGQUIT ignored, and
+    # make (like bash) keeps an ignored signal ignored: a suite started that way (nohup ... &, some
+    # CI runners) would test a make that Ctrl-C cannot stop. A user's make runs from a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 @contextmanager
 def start_make_run(project: Path, command: str = "make run") -> Iterator[MakeRun]:
     """``command`` (the README's) in ``project`` with a clean environment; yields once newsflow is ready."""
@@ -182,6 +190,7 @@ def start_make_run(project: Path, command: str = "make run") -> Iterator[MakeRun
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_signals_as_a_terminal_leaves_them,
         )
     running = MakeRun(process, project, output)
     try:
