@@ -50,7 +50,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         group_id=ARTICLES_GROUP,
         topic=TOPIC_ENRICHED,
         schema=EnrichedArticle,
-        handle=make_article_handler(writer),
+        handle=make_article_handler(writer, settings),
         producer=producer,
         stop=stop,
         client_id="newsflow-store",
