@@ -103,6 +103,8 @@ class Receiver:
     url: str
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # When each delivery id first arrived (time.time(), to compare with the database's clock).
+    arrived: dict[str, float] = field(default_factory=dict)
     duplicates: int = 0
     # Status codes to answer with, one per request, before answering 204.
     failures: list[int] = field(default_factory=list)
@@ -125,6 +127,8 @@ def webhook_receiver(port: int | None = None) -> Iterator[Receiver]:
                     delivery = json.loads(body)
                     if delivery["delivery_id"] in receiver.by_id:
                         receiver.duplicates += 1
+                    else:
+                        receiver.arrived[delivery["delivery_id"]] = time.time()
                     receiver.by_id[delivery["delivery_id"]] = delivery
             self.send_response(status)
             self.send_header("Content-Length", "0")

@@ -114,8 +114,11 @@ class Deliverer:
         with self._engine.connect() as conn:
             rows = conn.execute(text(_DUE_SQL), {"limit": BATCH_DELIVERIES}).all()
         due = [Due(*row) for row in rows]
-        outcomes = list(self._pool.map(self._post, due))
-        self._record(due, outcomes)
+        # Recorded after each group of parallel POSTs, not after the whole batch: a crash then
+        # leaves at most one group delivered but still pending (sent again, deduped by the receiver).
+        for start in range(0, len(due), PARALLEL_POSTS):
+            group = due[start : start + PARALLEL_POSTS]
+            self._record(group, list(self._pool.map(self._post, group)))
         return published + len(due)
 
     def publish_alerts(self) -> int:
