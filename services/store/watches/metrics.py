@@ -20,7 +20,7 @@ DELIVERIES = Counter(
 )
 DELIVERY_SECONDS = Histogram(
     "newsflow_watch_delivery_seconds",
-    "From the match (the article's commit) to the receiver's 2xx answer, per watch.",
+    "From the match (the transaction that stored the article) to the receiver's 2xx answer, per watch.",
     ["watch"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
 )

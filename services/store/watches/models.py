@@ -80,11 +80,12 @@ class WatchMatch(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint("delivery_state IN ('pending', 'delivered', 'failed')", name="delivery_state"),
-        Index("ix_watch_matches_due", "next_attempt_at", postgresql_where=text("delivery_state = 'pending'")),
+        Index("ix_watch_matches_due", "next_attempt_at", "seq", postgresql_where=text("delivery_state = 'pending'")),
     )
 
 

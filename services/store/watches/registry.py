@@ -28,9 +28,9 @@ _COUNTS = """
 """
 _LAST_ERROR = """
     LEFT JOIN LATERAL (
-        SELECT m.last_error, coalesce(m.next_attempt_at, m.matched_at) AS last_error_at FROM watch_matches m
+        SELECT m.last_error, m.last_attempt_at AS last_error_at FROM watch_matches m
         WHERE m.watch_id = w.id AND m.last_error IS NOT NULL
-        ORDER BY m.seq DESC LIMIT 1
+        ORDER BY m.last_attempt_at DESC, m.seq DESC LIMIT 1
     ) AS last ON TRUE
 """
 _SELECT = f"SELECT {_COLUMNS}, {_COUNTS} FROM watches w {_LAST_ERROR}"

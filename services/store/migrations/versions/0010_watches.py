@@ -76,6 +76,7 @@ def upgrade() -> None:
             attempts integer NOT NULL DEFAULT 0,
             next_attempt_at timestamptz,
             last_error text,
+            last_attempt_at timestamptz,
             delivered_at timestamptz,
             CONSTRAINT pk_watch_matches PRIMARY KEY (watch_id, seq),
             CONSTRAINT fk_watch_matches_watch_id_watches FOREIGN KEY (watch_id)
@@ -86,7 +87,10 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute("CREATE INDEX ix_watch_matches_due ON watch_matches (next_attempt_at) WHERE delivery_state = 'pending'")
+    # The due deliveries in the order they are taken, read off the index (no sort of every pending row).
+    op.execute(
+        "CREATE INDEX ix_watch_matches_due ON watch_matches (next_attempt_at, seq) WHERE delivery_state = 'pending'"
+    )
     op.execute(
         """
         CREATE TABLE breaking_stories (
