@@ -111,6 +111,13 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _Server(ThreadingHTTPServer):
+    # http.server's listen backlog is 5: eight parallel POSTs overflowed it, and a connection whose
+    # SYN was dropped is retried a second later (the deliverer measured the receiver, not itself).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @contextmanager
 def webhook_receiver(port: int | None = None) -> Iterator[Receiver]:
     """A loopback HTTP server that records each POST; answers ``failures`` first, then 204."""
@@ -137,7 +144,7 @@ def webhook_receiver(port: int | None = None) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = _Server(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
