@@ -4,9 +4,11 @@ given up after the limit, visibly (API and metrics); the outbox outlives the del
 from __future__ import annotations
 
 import json
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from services.store.consumer import make_article_handler
 from services.store.watches.deliverer import Deliverer, wait_idle
 from services.store.watches.signing import DELIVERY_HEADER, SIGNATURE_HEADER, verify
 from shared.config import Settings
+from tests.conftest import REPO_ROOT
 from tests.store.conftest import deliveries
 from tests.store.live import webhook_receiver
 from tests.store.seed_events import seed_events
@@ -73,6 +76,21 @@ def test_each_match_is_posted_once_signed_with_the_watch_secret(
     after = _metric("newsflow_watch_deliveries_total", watch=str(watch["id"]), outcome="delivered")
     assert after - before == len(expected)
     assert _metric("newsflow_watch_delivery_seconds_count", watch=str(watch["id"])) >= len(expected)
+
+
+def test_the_readme_recipe_verifies_a_real_delivery(api: TestClient, writer: Engine, store_database_url: str) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    recipe = readme.split("To verify a delivery", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(textwrap.dedent(recipe), namespace)  # the README's code, as printed
+    with webhook_receiver() as receiver:
+        watch = api.post("/watches", json={"name": "all", "webhook_url": receiver.url}).json()
+        make_article_handler(writer)(deliveries(seed_events()[:2]))
+        wait_idle(Deliverer(settings_for(store_database_url), writer, None, threading.Event()), 30)
+    assert len(receiver.requests) == 2
+    for headers, body in receiver.requests:
+        assert namespace["verified"](watch["secret"], body, headers[SIGNATURE_HEADER])
+        assert not namespace["verified"]("another secret", body, headers[SIGNATURE_HEADER])
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_given_up_visibly(
