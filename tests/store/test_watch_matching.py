@@ -100,3 +100,15 @@ def test_a_watch_created_later_matches_only_articles_stored_after_it(api: TestCl
     watch_id = api.post("/watches", json={"name": "all", "include_duplicates": True}).json()["id"]
     handle(deliveries(events[3:], first_offset=3))
     assert _matched(writer, watch_id) == sorted(event.article.article_id for event in events[3:])
+
+
+def test_a_watch_whose_stored_filters_no_longer_validate_is_skipped(api: TestClient, writer: Engine) -> None:
+    good = api.post("/watches", json={"name": "all"}).json()["id"]
+    bad = api.post("/watches", json={"name": "old"}).json()["id"]
+    with writer.begin() as conn:  # as if saved under looser rules
+        conn.execute(text("UPDATE watches SET entity_type = 'PLANET' WHERE id = :id"), {"id": bad})
+    events = seed_events()
+    make_article_handler(writer)(deliveries(events))
+    assert _matched(writer, good) == sorted(e.article.article_id for e in events if e.duplicate is None)
+    assert _matched(writer, bad) == []
+    assert len(api.get("/articles", params={"include_duplicates": True}).json()["items"]) == len(events)

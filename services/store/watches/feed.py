@@ -10,11 +10,13 @@ seen every row below it (``GET /stream``'s resume point loses nothing).
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from services.store.api.schemas import ArticleItem
@@ -23,6 +25,8 @@ from services.store.watches.models import ARTICLE, BREAKING, PENDING
 from services.store.watches.schemas import WatchFilters
 from shared.config import Settings
 from shared.events import StoryBreaking, utcnow
+
+log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key of the feed's writers ("nfw" + 1).
 FEED_LOCK_KEY = 0x6E667701
@@ -152,16 +156,24 @@ def _listed_entities(value: Any) -> list[Any]:
 def _watches(conn: Connection) -> dict[int, _Watch]:
     watches = {}
     for row in conn.exec_driver_sql(_WATCHES_SQL).mappings():
-        filters = WatchFilters.model_validate(
-            {
-                "q": row["q"],
-                "entity": row["entities"],
-                "type": row["entity_type"],
-                "source": row["sources"],
-                "story": row["story"],
-                "include_duplicates": row["include_duplicates"],
-            }
-        )
+        try:
+            filters = WatchFilters.model_validate(
+                {
+                    "q": row["q"],
+                    "entity": row["entities"],
+                    "type": row["entity_type"],
+                    "source": row["sources"],
+                    "story": row["story"],
+                    "include_duplicates": row["include_duplicates"],
+                }
+            )
+        except ValidationError as exc:
+            # A watch saved under older rules: it matches nothing until changed, and never makes
+            # the article handler fail (which would dead-letter the batch's articles).
+            log.warning(
+                "watch skipped: its filters no longer validate", extra={"watch_id": row["id"], "error": str(exc)}
+            )
+            continue
         watches[row["id"]] = _Watch(row["id"], filters, row["breaking"], row["webhook_url"] is not None)
     return watches
 
