@@ -122,10 +122,34 @@ class Settings(BaseSettings):
     # previous one is decided and published, so the database and broker round trips overlap it.
     enrich_step_articles: int = Field(default=16, ge=1)
 
+    # --- watches: saved searches, the live stream, webhooks, breaking stories ----------------
+    # Webhook URLs may only name these hosts (exact, any case): a watch must not become a way to
+    # reach internal services. Default: loopback only.
+    webhook_allowed_hosts: CommaList = ["127.0.0.1", "localhost", "::1"]
+    # A delivery is tried this many times in all, waiting initial * 2^(n-1) seconds (capped) between
+    # tries, then given up (failed in GET /watches/{id}, newsflow_watch_deliveries_total{outcome="failed"}).
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_initial_seconds: float = Field(default=1.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How often the deliverer looks at the outbox: bounds match-to-delivery latency on an idle pipeline.
+    webhook_poll_interval_seconds: float = Field(default=0.1, gt=0)
+    # How often an open GET /stream looks for new events, and how often it sends a keep-alive comment.
+    stream_poll_interval_seconds: float = Field(default=0.25, gt=0)
+    stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+    # A stream connection is closed after this long; the client reconnects with Last-Event-ID.
+    stream_max_seconds: float = Field(default=3600.0, gt=0)
+    # A story is breaking when at least this many distinct sources stored articles of it within the
+    # window (by ingest time); it fires once.
+    breaking_min_sources: int = Field(default=8, ge=2)
+    breaking_window_seconds: float = Field(default=3600.0, gt=0)
+
     # --- logging -----------------------------------------------------------------------------
     log_level: LogLevel = "INFO"
 
-    @field_validator("include_globs", "exclude_globs", "metrics_targets", "api_keys", mode="before")
+    @field_validator(
+        "include_globs", "exclude_globs", "metrics_targets", "api_keys", "webhook_allowed_hosts", mode="before"
+    )
     @classmethod
     def _split_globs(cls, value: object) -> object:
         # Allow NEWSFLOW_EXCLUDE_GLOBS="*.tmp,*.part" besides a JSON list.

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 TOPIC_RAW = "news.raw.v1"
 TOPIC_ENRICHED = "news.enriched.v1"
 TOPIC_DLQ = "news.dlq.v1"
-ALL_TOPICS = (TOPIC_RAW, TOPIC_ENRICHED, TOPIC_DLQ)
+TOPIC_ALERTS = "news.alerts.v1"
+ALL_TOPICS = (TOPIC_RAW, TOPIC_ENRICHED, TOPIC_DLQ, TOPIC_ALERTS)
 
 EntityType = Literal["PERSON", "ORG", "LOCATION", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"]
 ENTITY_TYPES: tuple[EntityType, ...] = (
@@ -183,6 +184,18 @@ class DeadLetter(Event):
     key: str | None = None
     payload: str | None = Field(default=None, description="The failed message (UTF-8, truncated).")
     failed_at: datetime = Field(default_factory=utcnow)
+
+
+class StoryBreaking(Event):
+    """A story whose distinct sources grew past the threshold within the window: ``news.alerts.v1``."""
+
+    kind: Literal["story.breaking"] = "story.breaking"
+    story_id: str
+    sources: list[str] = Field(description="The distinct sources (lower case) counted within the window.")
+    article_count: int = Field(ge=1, description="The story's stored articles within the window.")
+    window_seconds: float
+    seq: int = Field(description="Its position in the store's feed (GET /stream's event id).")
+    fired_at: datetime
 
 
 EventT = TypeVar("EventT", bound=Event)

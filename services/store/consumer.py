@@ -19,6 +19,9 @@ from sqlalchemy import exc as sa_exc
 
 from services.store.db.writes import insert_dead_letters, upsert_articles
 from services.store.metrics import DB_ERRORS, END_TO_END_SECONDS, TRANSACTION_SECONDS, UNCHANGED, UPSERTS
+from services.store.watches.feed import record_new_articles
+from services.store.watches.metrics import count_feed
+from shared.config import Settings, get_settings
 from shared.consumer import Delivery, RejectedEvent, TransientError
 from shared.events import DeadLetter, EnrichedArticle, utcnow
 
@@ -83,8 +86,15 @@ def _check_storable(event: EnrichedArticle) -> None:
         )
 
 
-def make_article_handler(engine: Engine) -> Callable[[Sequence[Delivery[EnrichedArticle]]], None]:
-    """The handler for ``news.enriched.v1``: upsert the batch's articles and entities in one transaction."""
+def make_article_handler(
+    engine: Engine, settings: Settings | None = None
+) -> Callable[[Sequence[Delivery[EnrichedArticle]]], None]:
+    """The handler for ``news.enriched.v1``: upsert the batch's articles and entities in one transaction.
+
+    The same transaction adds each newly stored article to the watches' feed with its matches
+    (``services.store.watches.feed``); ``settings`` gives the breaking-story thresholds.
+    """
+    feed_settings = settings or get_settings()
 
     def handle(deliveries: Sequence[Delivery[EnrichedArticle]]) -> None:
         events = [delivery.event for delivery in deliveries]
@@ -94,9 +104,12 @@ def make_article_handler(engine: Engine) -> Callable[[Sequence[Delivery[Enriched
         try:
             with engine.begin() as conn:
                 result = upsert_articles(conn, events)
+                new = [e.article.article_id for e in result.stored if e.article.article_id in result.inserted]
+                fed = record_new_articles(conn, new, feed_settings)
         except sa_exc.SQLAlchemyError as exc:
             _raise_classified("articles", exc)
         committed_at = utcnow()
+        count_feed(fed)
         TRANSACTION_SECONDS.labels("articles").observe(time.perf_counter() - started)
         UPSERTS.labels("articles").inc(len(result.stored))
         UPSERTS.labels("entities").inc(result.entities)

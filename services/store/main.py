@@ -3,7 +3,8 @@
 - ``news.enriched.v1`` (group ``newsflow-store``) -> articles, entities and their links;
 - ``news.dlq.v1`` (group ``newsflow-store-dlq``) -> ``dead_letters``, which is how ``/stats``
   counts rejected files (the topic is the one place every stage writes failures down);
-- the FastAPI app under uvicorn on ``api_host:api_port``, with ``/metrics`` on the same port.
+- the FastAPI app under uvicorn on ``api_host:api_port``, with ``/metrics`` on the same port;
+- the watches' deliverer: webhooks from the outbox, ``story.breaking`` to ``news.alerts.v1``.
 
 ``run`` returns once ``stop`` is set, or raises if a part died (the supervisor restarts us).
 """
@@ -23,6 +24,7 @@ from services.store.access import api_access
 from services.store.api.app import create_app
 from services.store.consumer import make_article_handler, make_dead_letter_handler
 from services.store.db.session import make_writer_engine
+from services.store.watches.deliverer import Deliverer
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import MIGRATION_SETS
@@ -50,7 +52,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         group_id=ARTICLES_GROUP,
         topic=TOPIC_ENRICHED,
         schema=EnrichedArticle,
-        handle=make_article_handler(writer),
+        handle=make_article_handler(writer, settings),
         producer=producer,
         stop=stop,
         client_id="newsflow-store",
@@ -67,6 +69,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
         client_id="newsflow-store-dlq",
     )
     app = create_app(settings, articles_loop.status, dead_letter_status=dead_letters_loop.status)
+    # Its own engine: the consumers' pool is sized for them, and a slow receiver must not hold their connections.
+    outbox = make_writer_engine(settings)
+    deliverer = Deliverer(settings, outbox, producer, stop)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False)
     )
@@ -75,6 +80,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         _thread("store-articles", articles_loop.run, failures),
         _thread("store-dead-letters", dead_letters_loop.run, failures),
         _thread("store-api", server.run, failures),
+        _thread("store-webhooks", deliverer.run, failures),
     ]
     for thread in threads:
         thread.start()
@@ -92,6 +98,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
             thread.join(timeout=_THREAD_JOIN_SECONDS)
         producer.close(timeout=5)
         writer.dispose()
+        outbox.dispose()
         log.info("store stopped")
 
 

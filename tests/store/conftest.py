@@ -89,5 +89,7 @@ def seeded_database_url(postgres_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def client(seeded_database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=seeded_database_url))) as test_client:
+    # GET /stream ends after 0.2 s: a test client reads a response to its end.
+    settings = Settings(database_url=seeded_database_url, stream_max_seconds=0.2)
+    with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -24,7 +24,8 @@ EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def keyed(seeded_database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=seeded_database_url, api_keys=[KEY, OTHER_KEY]))
+    # A short stream: GET /stream with a key must end for the test to read its status.
+    app = create_app(Settings(database_url=seeded_database_url, api_keys=[KEY, OTHER_KEY], stream_max_seconds=0.2))
     with TestClient(app) as client:
         yield client
 
@@ -37,7 +38,7 @@ def _routes(routes: list[object]) -> Iterator[object]:
 
 def _concrete_paths(client: TestClient) -> list[str]:
     """Every GET route of the app (the API, its docs, the dashboard and its assets), with sample ids."""
-    samples = {"{article_id}": "x", "{entity_key}": "x", "{story_id}": "x", "{name}": "dashboard.js"}
+    samples = {"{article_id}": "x", "{entity_key}": "x", "{story_id}": "x", "{name}": "dashboard.js", "{watch_id}": "1"}
     paths = []
     for route in _routes(client.app.routes):  # type: ignore[attr-defined]
         if "GET" in (getattr(route, "methods", None) or ()):

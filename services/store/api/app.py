@@ -17,7 +17,18 @@ from services.store.api.auth import ApiKeyMiddleware, document_keys
 from services.store.api.errors import install_error_handlers
 from services.store.api.head import HeadAsGetMiddleware
 from services.store.api.observability import RequestMetricsMiddleware
-from services.store.api.routes import articles, dashboard, docs, entities, health, metrics, stats, stories
+from services.store.api.routes import (
+    articles,
+    dashboard,
+    docs,
+    entities,
+    health,
+    metrics,
+    stats,
+    stories,
+    stream,
+    watches,
+)
 from services.store.api.schemas import ErrorMessage
 from services.store.dashboard.sampler import Sampler
 from services.store.db.reader import ReadPool
@@ -28,8 +39,9 @@ from shared.consumer import LoopStatus
 API_TITLE = "newsflow read API"
 API_VERSION = "1.0.0"
 API_DESCRIPTION = (
-    "One clean, searchable, de-duplicated, entity-tagged record of each news story. Read-only: the API "
-    "never writes, and can run on a database role that can only read (NEWSFLOW_API_DATABASE_URL). Every GET "
+    "One clean, searchable, de-duplicated, entity-tagged record of each news story. Read-only but for "
+    "/watches (saved searches, written with DATABASE_URL's role): the rest can run on a database role that "
+    "can only read (NEWSFLOW_API_DATABASE_URL). Every GET "
     "route also answers HEAD (the same status and headers, no body)."
 )
 
@@ -45,6 +57,7 @@ def create_app(
     owned = engine is None
     reader = engine if engine is not None else make_reader_engine(settings)
     read_pool = ReadPool(settings)
+    watch_writer = watches.WatchWriter(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +65,7 @@ def create_app(
             yield
         finally:
             await read_pool.close()
+            watch_writer.dispose()
             if owned:
                 reader.dispose()
 
@@ -67,6 +81,7 @@ def create_app(
     )
     app.state.engine = reader
     app.state.read_pool = read_pool
+    app.state.watch_writer = watch_writer
     statuses: dict[str, LoopStatus] = {}
     if consumer_status is not None:
         statuses["articles"] = consumer_status
@@ -85,6 +100,8 @@ def create_app(
     # One sampler of every service's metrics: the dashboard charts it, /health reads ingest's quarantine.
     app.state.sampler = Sampler(settings)
     app.include_router(dashboard.make_router(settings, app.state.sampler))
+    app.include_router(watches.make_router(settings))
+    app.include_router(stream.make_router(settings))
     return app
 
 

@@ -37,6 +37,7 @@ from services.store.dashboard.queries import (
 )
 from services.store.dashboard.sampler import Sampler
 from services.store.db.queries.stats import rejected_files_by_reason, totals
+from services.store.watches.breaking import BreakingMarker, recent_breaking
 from shared.config import Settings
 from shared.events import utcnow
 
@@ -83,6 +84,8 @@ class DashboardData(BaseModel):
     top_entities_hours: int
     top_stories: list[TopStory] = []
     top_stories_hours: int = TOP_STORIES_SINCE_HOURS
+    # Stories that fired story.breaking within the same hours (marked in the stories table, listed apart).
+    breaking_stories: list[BreakingMarker] = []
     # What needs a person although every service runs (stuck or quarantined files): /health says the same.
     attention: list[str] = []
     # Whether the charts' history survives a restart of the store (kept in the data dir).
@@ -153,6 +156,7 @@ def make_router(settings: Settings, sampler: Sampler | None = None) -> APIRouter
                 data.latest_articles = latest_articles(conn)
                 data.top_entities = top_entities(conn)
                 data.top_stories = biggest_stories(conn)
+                data.breaking_stories = recent_breaking(conn, TOP_STORIES_SINCE_HOURS)
         except sa_exc.SQLAlchemyError as exc:
             # The page is public to whoever reaches it: the database's own words (host names, roles,
             # SQL) go to the log only, under a reference the page shows.

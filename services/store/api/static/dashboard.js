@@ -214,9 +214,10 @@
   }
 
   // A story links to its record in the API; its headline (when any) is the row's tooltip.
-  function renderStories(items, hours) {
+  function renderStories(items, hours, breaking) {
     const body = document.querySelector("#top-stories tbody");
     body.replaceChildren();
+    const fired = new Set(breaking.map((b) => b.story_id));
     for (const s of items) {
       const row = document.createElement("tr");
       const label = cell(row, "");
@@ -225,12 +226,29 @@
       link.textContent = s.label;
       if (s.headline) link.title = s.headline;
       label.appendChild(link);
+      if (fired.has(s.id)) {
+        const mark = document.createElement("span");
+        mark.className = "breaking";
+        mark.textContent = "breaking";
+        label.append(" ", mark);
+      }
       cell(row, String(s.articles) + " of " + String(s.article_count), "num");
       cell(row, String(s.source_count), "num");
       body.appendChild(row);
     }
     document.getElementById("top-stories-window").textContent = "last " + hours + " h";
     document.getElementById("stories-empty").hidden = items.length > 0;
+    const list = document.getElementById("breaking-stories");
+    list.replaceChildren();
+    for (const b of breaking) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = "/stories/" + encodeURIComponent(b.story_id);
+      link.textContent = b.story_id;
+      item.append(link, " - " + String(b.sources) + " sources, " + new Date(b.fired_at).toLocaleTimeString());
+      list.appendChild(item);
+    }
+    document.getElementById("breaking-none").hidden = breaking.length > 0;
   }
 
   function render(data) {
@@ -307,7 +325,7 @@
 
     renderArticles(data.latest_articles);
     renderEntities(data.top_entities, data.top_entities_hours);
-    renderStories(data.top_stories || [], data.top_stories_hours);
+    renderStories(data.top_stories || [], data.top_stories_hours, data.breaking_stories || []);
 
     const banner = document.getElementById("banner");
     banner.hidden = !data.database_error;
