@@ -24,7 +24,7 @@ from kafka import KafkaProducer
 from bench.hostile import drop_hostile
 from shared.events import TOPIC_RAW
 from shared.identity import article_id, sha256_hex
-from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, seed_sentences, wait_until
+from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, miscounted_entities, seed_sentences, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -35,8 +35,14 @@ HOSTILE_FILES: Final = 200
 # loosely and bench/hostile.py measures the figure (docs/benchmarks.md).
 NORMAL_STORED_WITHIN_SECONDS: Final = 60.0
 LONG_ARTICLE_BYTES: Final = 5 * 1024 * 1024
-# spaCy tags about 45,000 characters a CPU second here: 5 MB is ~2 minutes of CPU on a shared machine.
-LONG_ARTICLE_STORED_WITHIN_SECONDS: Final = 900.0
+# Enrich tags only its head (entity_head_chars) before publishing it. The issue asks for 10 s; the
+# test allows for the other helper's load on this 2-core machine, and bench/hostile.py measures the
+# figure (docs/benchmarks.md).
+LONG_ARTICLE_STORED_WITHIN_SECONDS: Final = 30.0
+# A file dropped right after it goes through while the rest of the long one is tagged.
+FILE_AFTER_LONG_STORED_WITHIN_SECONDS: Final = 30.0
+# spaCy tags about 45,000 characters a CPU second here: all of 5 MB is ~2 minutes of CPU, more when shared.
+LONG_ARTICLE_TAGGED_WITHIN_SECONDS: Final = 900.0
 
 
 @pytest.fixture(scope="module")
@@ -144,23 +150,52 @@ def _long_article(size: int) -> tuple[str, str]:
     return "Transcript of the long session\n\n" + "\n\n".join(paragraphs) + "\n", marker
 
 
-def test_a_5_mb_article_is_stored_whole_and_found_by_its_last_words(pipeline: Pipeline) -> None:
+def _found_by(pipeline: Pipeline, word: str) -> list[str]:
+    found = httpx.get(f"{pipeline.api}/articles", params={"q": word}, timeout=HTTP_TIMEOUT_SECONDS).json()
+    return [item["id"] for item in found["items"]]
+
+
+def _entity_names(detail: dict[str, Any]) -> set[str]:
+    return {entity["name"] for entity in detail["entities"]}
+
+
+def test_a_5_mb_article_is_stored_in_seconds_later_files_flow_and_its_entities_follow(pipeline: Pipeline) -> None:
     text, marker = _long_article(LONG_ARTICLE_BYTES)
     assert len(text) > 5_000_000 > 1_000_000, "over spaCy's 1,000,000-character limit per call"
     dropped_at = time.monotonic()
     identity = _drop(pipeline, "transcript.txt", text)
-    wait_until(lambda: _article(pipeline, identity) is not None, "the 5 MB article", LONG_ARTICLE_STORED_WITHIN_SECONDS)
-    elapsed = time.monotonic() - dropped_at
-    print(f"\n5 MB article stored {elapsed:.0f} s after the drop")
+    after = _drop(pipeline, "after-transcript.txt", "Harbour works\n\nThe mayor of Leeds opened the new harbour.\n")
 
+    wait_until(
+        lambda: _found_by(pipeline, marker) == [identity], "the 5 MB article", LONG_ARTICLE_STORED_WITHIN_SECONDS
+    )
+    print(f"\n5 MB article stored and found by its last words {time.monotonic() - dropped_at:.1f} s after the drop")
     detail = _article(pipeline, identity)
     assert detail is not None
     assert len(detail["body"]) > 5_000_000 and detail["body"].rstrip().endswith("for its support.")
-    found = httpx.get(f"{pipeline.api}/articles", params={"q": marker}, timeout=HTTP_TIMEOUT_SECONDS).json()
-    assert [i["id"] for i in found["items"]] == [identity], "a word of the last paragraph finds it"
-    names = {entity["name"] for entity in detail["entities"]}
-    assert "Jacinda Ardern" in names, "the last piece was tagged too"
-    assert "Imran Khan" in names
+    # Minutes of tagging are left (a quarter of a second per 10,000 characters at best), so its tail is not tagged yet.
+    assert detail["entities_complete"] is False
+    assert "Imran Khan" in _entity_names(detail), "the head is tagged at once"
+    assert "Jacinda Ardern" not in _entity_names(detail)
+
+    wait_until(
+        lambda: _article(pipeline, after) is not None, "the file after it", FILE_AFTER_LONG_STORED_WITHIN_SECONDS
+    )
+    print(f"file dropped after it stored {time.monotonic() - dropped_at:.1f} s after the drop")
+    assert (_article(pipeline, identity) or {}).get("entities_complete") is False, "it flowed while the tail was tagged"
+
+    def tagged_in_full() -> bool:
+        return bool((_article(pipeline, identity) or {}).get("entities_complete"))
+
+    wait_until(tagged_in_full, "the 5 MB article's full entities", LONG_ARTICLE_TAGGED_WITHIN_SECONDS)
+    print(f"5 MB article tagged in full {time.monotonic() - dropped_at:.0f} s after the drop")
+    detail = _article(pipeline, identity)
+    assert detail is not None
+    assert {"Jacinda Ardern", "Imran Khan"} <= _entity_names(detail), "the last piece was tagged too"
+    ardern = next(e for e in detail["entities"] if e["name"] == "Jacinda Ardern")
+    listed = httpx.get(f"{pipeline.api}/articles", params={"entity": ardern["id"]}, timeout=HTTP_TIMEOUT_SECONDS)
+    assert [item["id"] for item in listed.json()["items"]] == [identity], "its entity links were replaced"
+    assert not miscounted_entities(pipeline.run_info()["database_url"]), "entity counts follow the new links"
 
 
 # --- events produced straight to the broker ---------------------------------------------------------
