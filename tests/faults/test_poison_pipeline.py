@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import time
 from collections.abc import Iterator
@@ -21,10 +20,9 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from bench.hostile import drop_hostile
+from bench.hostile import LAST_PARAGRAPH_WORD, drop_hostile, long_transcript, rename_in
 from shared.events import TOPIC_RAW
-from shared.identity import article_id, sha256_hex
-from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, miscounted_entities, seed_sentences, wait_until
+from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, miscounted_entities, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -60,10 +58,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
 
 def _drop(pipeline: Pipeline, name: str, text: str) -> str:
     """Rename a file into the inbox (read at once, no append grace); the id its article will have."""
-    data = text.encode()
-    (pipeline.inbox / f".{name}.part").write_bytes(data)
-    os.rename(pipeline.inbox / f".{name}.part", pipeline.inbox / name)
-    return article_id(name, sha256_hex(data), 0)
+    return rename_in(pipeline.inbox, name, text.encode())
 
 
 def _article(pipeline: Pipeline, identity: str) -> dict[str, Any] | None:
@@ -135,21 +130,6 @@ def test_health_is_degraded_while_a_file_is_quarantined(pipeline: Pipeline) -> N
 
 
 # --- a 5 MB article ------------------------------------------------------------------------------
-def _long_article(size: int) -> tuple[str, str]:
-    """A speech-transcript-like text of ``size`` bytes, and a word that only its last paragraph holds."""
-    rng = random.Random(FUZZ_SEED)
-    pool = seed_sentences()
-    paragraphs: list[str] = []
-    length = 0
-    while length < size:
-        paragraph = " ".join(rng.sample(pool, 4))
-        paragraphs.append(paragraph)
-        length += len(paragraph.encode()) + 2
-    marker = "quetzalcoatlus"
-    paragraphs.append(f"In closing, Jacinda Ardern thanked the {marker} society of Wellington for its support.")
-    return "Transcript of the long session\n\n" + "\n\n".join(paragraphs) + "\n", marker
-
-
 def _found_by(pipeline: Pipeline, word: str) -> list[str]:
     found = httpx.get(f"{pipeline.api}/articles", params={"q": word}, timeout=HTTP_TIMEOUT_SECONDS).json()
     return [item["id"] for item in found["items"]]
@@ -160,7 +140,7 @@ def _entity_names(detail: dict[str, Any]) -> set[str]:
 
 
 def test_a_5_mb_article_is_stored_in_seconds_later_files_flow_and_its_entities_follow(pipeline: Pipeline) -> None:
-    text, marker = _long_article(LONG_ARTICLE_BYTES)
+    text, marker = long_transcript(LONG_ARTICLE_BYTES, FUZZ_SEED), LAST_PARAGRAPH_WORD
     assert len(text) > 5_000_000 > 1_000_000, "over spaCy's 1,000,000-character limit per call"
     dropped_at = time.monotonic()
     identity = _drop(pipeline, "transcript.txt", text)
