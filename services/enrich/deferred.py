@@ -107,9 +107,9 @@ class DeferredTagger:
                 metrics.DEFERRED_PIECES.inc()
         finally:
             metrics.DEFERRED_PIECES_PENDING.set(0)
-        # Outside the turns: the rules over the joined pieces take about as long as tagging a tenth
-        # of them, and they run no model (only the vocabulary's strings are shared, which spaCy
-        # changes under the GIL), so new files keep flowing meanwhile.
+        # Outside the turns: the rules over the joined pieces take a quarter of the tagging's time
+        # (4.8 against 17.9 CPU seconds for 1,000,000 characters) in one call, and run no model (only
+        # the vocabulary's strings are shared, which spaCy changes under the GIL): new files go on.
         return tagging.entities()
 
     def _record(self, request: DeferredTagging, entities: list[EntityRef]) -> EnrichedArticle:
