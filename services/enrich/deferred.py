@@ -9,7 +9,7 @@ entities in the index (so later link corrections and redeliveries carry them) an
 article with its current link and story, ``entities_complete=True`` and a newer ``enriched_at``:
 the store replaces its entity links as for any newer version. The message is committed only after
 that publish is acknowledged, so a crash redoes the tagging and nothing is lost; a redelivery once
-the index holds the full entities republishes them without tagging again.
+the index holds the full entities republishes them (as a newer version) without tagging again.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ class DeferredTagger:
         context = {"article_id": request.article_id, "source_file": request.source_file}
         stored = self._stored(request)
         if stored.entities_complete:
+            # Republished as a newer version all the same: a redelivered raw article may have been
+            # published with its head's entities again after the index was completed.
             log.info("deferred tagging already done: republishing its entities", extra=context)
-            event = stored
+            event = self._record(request, stored.entities)
         else:
             started = time.perf_counter()
             entities = self._tag(stored)

@@ -123,6 +123,7 @@ def test_a_long_article_is_published_with_its_head_then_republished_with_every_e
         deferred([Delivery(request, TOPIC_DEFERRED_TAGGING, 0, 0, 0)])
         again = _versions(kafka_bootstrap, 4, article.article_id)[2]
         assert again.entities == complete.entities and again.entities_complete
+        assert again.enriched_at > complete.enriched_at, "newer than a head version published meanwhile"
         assert metrics.DEFERRED_PIECES._value.get() - pieces_before == tagged_pieces
 
         # The raw article redelivered: published complete at once, no second request.
