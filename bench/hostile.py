@@ -282,7 +282,8 @@ def main() -> None:
     published_text = ", ".join(f"{seconds:.1f}" for seconds in published_after)
     body = f"""## Hostile inbox files (`bench/hostile.py`)
 
-Command: `.venv/bin/python -m bench.hostile --rounds {args.rounds}`. Machine: {machine}.
+Command: `.venv/bin/python -m bench.hostile --rounds {args.rounds} --long-rounds {args.long_rounds}`.
+Machine: {machine}.
 The real pipeline (supervisor, embedded broker, one enrich process, scratch Postgres); each round drops
 {HOSTILE_FILES} hostile entries (seeds {FIRST_SEED}-{FIRST_SEED + args.rounds - 1}), then one normal file
 renamed in, timed to `GET /articles/{{id}}` answering.
