@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     # A polled batch is tagged in steps of this many articles: spaCy tags one step while the
     # previous one is decided and published, so the database and broker round trips overlap it.
     enrich_step_articles: int = Field(default=16, ge=1)
+    # A longer article is tagged only up to here (cut at a paragraph end) before it is published, so
+    # it is stored and searchable in seconds (spaCy tags ~45,000 characters a CPU second); the rest
+    # is tagged a piece at a time between later batches and the article republished with all its
+    # entities (services/enrich/deferred.py).
+    entity_head_chars: int = Field(default=50_000, ge=1_000)
 
     # --- watches: saved searches, the live stream, webhooks, breaking stories ----------------
     # Webhook URLs may only name these hosts (exact, any case): a watch must not become a way to

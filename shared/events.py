@@ -16,7 +16,9 @@ TOPIC_RAW = "news.raw.v1"
 TOPIC_ENRICHED = "news.enriched.v1"
 TOPIC_DLQ = "news.dlq.v1"
 TOPIC_ALERTS = "news.alerts.v1"
-ALL_TOPICS = (TOPIC_RAW, TOPIC_ENRICHED, TOPIC_DLQ, TOPIC_ALERTS)
+# Long articles whose entities enrich tags after publishing them (see services/enrich/deferred.py).
+TOPIC_DEFERRED_TAGGING = "news.entities.deferred.v1"
+ALL_TOPICS = (TOPIC_RAW, TOPIC_ENRICHED, TOPIC_DLQ, TOPIC_ALERTS, TOPIC_DEFERRED_TAGGING)
 
 EntityType = Literal["PERSON", "ORG", "LOCATION", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"]
 ENTITY_TYPES: tuple[EntityType, ...] = (
@@ -166,6 +168,23 @@ class EnrichedArticle(Event):
     content_hash: str = Field(description="sha256 of the normalised body text.")
     story_id: str | None = None
     enriched_at: datetime
+    entities_complete: bool = Field(
+        default=True,
+        description="False while only the head of a long article is tagged: the rest is tagged later and "
+        "the article republished with all its entities (absent on events from before: complete).",
+    )
+
+
+class DeferredTagging(Event):
+    """A long article published with its head's entities, to tag in full later: ``news.entities.deferred.v1``.
+
+    The article itself is read from enrich's index (its stored event), so the message stays small.
+    """
+
+    article_id: str
+    source_file: str
+    characters: int = Field(ge=0, description="Length of the article's body in characters.")
+    requested_at: datetime = Field(default_factory=utcnow)
 
 
 class DeadLetter(Event):

@@ -7,6 +7,8 @@ after them in the same locked transaction (see ``stories.assigner``). A batch ca
 steps so that spaCy tags one step while the previous one is decided and published
 (:meth:`Enricher.enrich_in_steps`). The result holds one event per article, plus corrections:
 earlier articles whose group got an earlier original, to republish with their new link and story.
+An article longer than ``head_chars`` is published with its head's entities and
+``entities_complete=False``; the handler queues its full tagging (``deferred``).
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ class Enricher:
         stories: StoryAssigner | None = None,
         clock: Callable[[], datetime] = utcnow,
         reuse_copy_entities: bool = True,
+        head_chars: int | None = None,
     ) -> None:
         self.tagger = tagger
+        self.head_chars = head_chars
         self.detector = detector
         self.stories = stories or StoryAssigner()
         self.clock = clock
@@ -95,6 +99,7 @@ class Enricher:
             ordered,
             [fingerprints[a.article_id] for a in ordered],
             reuse_copies=self.reuse_copy_entities,
+            head_chars=self.head_chars,
         )
         in_flight: Future[None] | None = None
         try:
@@ -106,7 +111,8 @@ class Enricher:
                 if in_flight is not None:
                     in_flight.result()
                 texts = [fingerprints[a.article_id] for a in step]
-                in_flight = self._worker.submit(self._decide_and_publish, step, texts, found, publish)
+                complete = [a.article_id not in entities.incomplete for a in step]
+                in_flight = self._worker.submit(self._decide_and_publish, step, texts, found, complete, publish)
         except BaseException:
             if in_flight is not None:
                 wait([in_flight])
@@ -123,21 +129,32 @@ class Enricher:
         batch: list[RawArticle],
         fingerprints: list[TextFingerprint],
         entities: list[list[EntityRef]],
+        complete: list[bool],
         publish: Callable[[EnrichResult], None],
     ) -> None:
-        publish(self._decide(batch, fingerprints, entities))
+        publish(self._decide(batch, fingerprints, entities, complete))
 
     def _decide(
-        self, batch: list[RawArticle], fingerprints: list[TextFingerprint], entities: list[list[EntityRef]]
+        self,
+        batch: list[RawArticle],
+        fingerprints: list[TextFingerprint],
+        entities: list[list[EntityRef]],
+        complete: list[bool],
     ) -> EnrichResult:
         """Reprint links and stories for one step, under the index lock; the step's events."""
         now = self.clock()
         drafts = [
-            EnrichedArticle(article=article, entities=found, content_hash=text.content_hash, enriched_at=now)
-            for article, found, text in zip(batch, entities, fingerprints, strict=True)
+            EnrichedArticle(
+                article=article,
+                entities=found,
+                content_hash=text.content_hash,
+                enriched_at=now,
+                entities_complete=whole,
+            )
+            for article, found, text, whole in zip(batch, entities, fingerprints, complete, strict=True)
         ]
         items = [
-            DedupeItem(article.article_id, article.ingested_at, text, _pack(draft))
+            DedupeItem(article.article_id, article.ingested_at, text, pack_event(draft))
             for article, text, draft in zip(batch, fingerprints, drafts, strict=True)
         ]
         story_items = [StoryItem.of(article, found) for article, found in zip(batch, entities, strict=True)]
@@ -157,7 +174,7 @@ class Enricher:
             for draft in drafts
         ]
         corrections = [
-            _corrected(moved, now, stories.corrections.get(moved.article_id)) for moved in decided.corrections
+            republished(moved, now, stories.corrections.get(moved.article_id)) for moved in decided.corrections
         ]
         _count(published, len(corrections), decided.new)
         story_metrics.record(stories)
@@ -172,12 +189,13 @@ class Enricher:
         return result
 
 
-def _pack(event: EnrichedArticle) -> bytes:
+def pack_event(event: EnrichedArticle) -> bytes:
     """The stored form of an event (compressed JSON: bodies compress ~3x)."""
     return zlib.compress(event.to_bytes())
 
 
-def _corrected(moved: Regrouped, now: datetime, story: str | None) -> EnrichedArticle:
+def republished(moved: Regrouped, now: datetime, story: str | None) -> EnrichedArticle:
+    """An indexed article's stored event with its current link and story, enriched ``now``."""
     stored = EnrichedArticle.model_validate_json(zlib.decompress(moved.event))
     link = None
     if moved.root_id != moved.article_id:

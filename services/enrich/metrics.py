@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from shared.events import ENTITY_TYPES
 from shared.metrics import init_labels
@@ -15,6 +15,9 @@ Outcome = Literal["original", "exact_duplicate", "reprint", "seen_before"]
 OUTCOMES: tuple[Outcome, ...] = ("original", "exact_duplicate", "reprint", "seen_before")
 EntitySource = Literal["model", "copy"]
 ENTITY_SOURCES: tuple[EntitySource, ...] = ("model", "copy")
+# queued: published with its head's entities, full tagging deferred; completed: republished with all.
+DeferredOutcome = Literal["queued", "completed"]
+DEFERRED_OUTCOMES: tuple[DeferredOutcome, ...] = ("queued", "completed")
 
 ARTICLES = Counter("newsflow_enrich_articles_total", "Articles enriched and published.")
 OUTCOME = Counter("newsflow_enrich_outcome_total", "Articles by reprint-detection outcome.", ["outcome"])
@@ -43,6 +46,20 @@ DEDUPE_SECONDS = Histogram(
     "Time to decide one batch against the reprint index (lock wait included).",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+# Long articles waiting for full tagging are the lag of consumer group newsflow-enrich-deferred
+# (newsflow_consumer_lag); these count the work itself.
+DEFERRED_ARTICLES = Counter(
+    "newsflow_enrich_deferred_articles_total",
+    "Long articles whose full entity tagging was deferred (queued) and finished (completed).",
+    ["outcome"],
+)
+DEFERRED_PIECES = Counter(
+    "newsflow_enrich_deferred_pieces_total", "Pieces of long articles tagged by the deferred tagger."
+)
+DEFERRED_PIECES_PENDING = Gauge(
+    "newsflow_enrich_deferred_pieces_pending",
+    "Pieces of the long article being tagged in full that are still to tag (0 when none is).",
+)
 BATCH_SIZE = Histogram(
     "newsflow_enrich_batch_size_articles",
     "Articles per handled batch.",
@@ -55,3 +72,4 @@ def init_enrich_metrics() -> None:
     init_labels(OUTCOME, [(outcome,) for outcome in OUTCOMES])
     init_labels(ENTITIES, [(entity_type,) for entity_type in ENTITY_TYPES])
     init_labels(ENTITY_SOURCE, [(source,) for source in ENTITY_SOURCES])
+    init_labels(DEFERRED_ARTICLES, [(outcome,) for outcome in DEFERRED_OUTCOMES])

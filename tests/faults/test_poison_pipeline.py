@@ -1,5 +1,6 @@
-"""Issue 19 against a running ``newsflow run``: a 5 MB article is stored whole, 200 hostile files never
-stop ingest, and ``/health`` says ``degraded`` while a file sits in quarantine.
+"""Issue 19 against a running ``newsflow run``: a 5 MB article is stored whole in seconds and tagged in
+full later (a file dropped after it flows meanwhile, a crash of enrich loses nothing), 200 hostile
+files never stop ingest, and ``/health`` says ``degraded`` while a file sits in quarantine.
 
 Everything is real: the supervisor and its three services as processes, the embedded broker and
 Postgres, the HTTP API. Hostile inputs are generated from a fixed seed, so a failure reproduces.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import time
 from collections.abc import Iterator
@@ -21,10 +21,9 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from bench.hostile import drop_hostile
+from bench.hostile import LAST_PARAGRAPH_WORD, drop_hostile, long_transcript, rename_in
 from shared.events import TOPIC_RAW
-from shared.identity import article_id, sha256_hex
-from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, seed_sentences, wait_until
+from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, miscounted_entities, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -35,8 +34,16 @@ HOSTILE_FILES: Final = 200
 # loosely and bench/hostile.py measures the figure (docs/benchmarks.md).
 NORMAL_STORED_WITHIN_SECONDS: Final = 60.0
 LONG_ARTICLE_BYTES: Final = 5 * 1024 * 1024
-# spaCy tags about 45,000 characters a CPU second here: 5 MB is ~2 minutes of CPU on a shared machine.
-LONG_ARTICLE_STORED_WITHIN_SECONDS: Final = 900.0
+# Enrich tags only its head (entity_head_chars) before publishing it, but still fingerprints all of it
+# for its reprint and story decisions, and ingest and the store still read and write 5 MB: 23 s seen at
+# load average 9 and 28 s at 11 on this shared 2-core machine. The issue asks for 10 s: bench/hostile.py
+# measures the figure (docs/benchmarks.md).
+LONG_ARTICLE_STORED_WITHIN_SECONDS: Final = 60.0
+# A file dropped right after it goes through while the rest of the long one is tagged.
+FILE_AFTER_LONG_STORED_WITHIN_SECONDS: Final = 60.0
+# spaCy tags about 45,000 characters a CPU second here: all of 5 MB is ~2 minutes of CPU (457 s seen at
+# load average 9), behind the long junk the hostile files left to tag, and redone once after the kill.
+LONG_ARTICLE_TAGGED_WITHIN_SECONDS: Final = 1200.0
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +61,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
 
 def _drop(pipeline: Pipeline, name: str, text: str) -> str:
     """Rename a file into the inbox (read at once, no append grace); the id its article will have."""
-    data = text.encode()
-    (pipeline.inbox / f".{name}.part").write_bytes(data)
-    os.rename(pipeline.inbox / f".{name}.part", pipeline.inbox / name)
-    return article_id(name, sha256_hex(data), 0)
+    return rename_in(pipeline.inbox, name, text.encode())
 
 
 def _article(pipeline: Pipeline, identity: str) -> dict[str, Any] | None:
@@ -129,38 +133,70 @@ def test_health_is_degraded_while_a_file_is_quarantined(pipeline: Pipeline) -> N
 
 
 # --- a 5 MB article ------------------------------------------------------------------------------
-def _long_article(size: int) -> tuple[str, str]:
-    """A speech-transcript-like text of ``size`` bytes, and a word that only its last paragraph holds."""
-    rng = random.Random(FUZZ_SEED)
-    pool = seed_sentences()
-    paragraphs: list[str] = []
-    length = 0
-    while length < size:
-        paragraph = " ".join(rng.sample(pool, 4))
-        paragraphs.append(paragraph)
-        length += len(paragraph.encode()) + 2
-    marker = "quetzalcoatlus"
-    paragraphs.append(f"In closing, Jacinda Ardern thanked the {marker} society of Wellington for its support.")
-    return "Transcript of the long session\n\n" + "\n\n".join(paragraphs) + "\n", marker
+def _found_by(pipeline: Pipeline, word: str) -> list[str]:
+    found = httpx.get(f"{pipeline.api}/articles", params={"q": word}, timeout=HTTP_TIMEOUT_SECONDS).json()
+    return [item["id"] for item in found["items"]]
 
 
-def test_a_5_mb_article_is_stored_whole_and_found_by_its_last_words(pipeline: Pipeline) -> None:
-    text, marker = _long_article(LONG_ARTICLE_BYTES)
+def _entity_names(detail: dict[str, Any]) -> set[str]:
+    return {entity["name"] for entity in detail["entities"]}
+
+
+def _pieces_tagged(pipeline: Pipeline) -> float:
+    """enrich's newsflow_enrich_deferred_pieces_total, read from its /metrics (0 when not answering)."""
+    groups = json.loads((pipeline.data_dir / "prometheus_targets.json").read_text())
+    (target,) = [g["targets"][0] for g in groups if g["labels"]["service"] == "enrich"]
+    try:
+        text = httpx.get(f"http://{target}/metrics", timeout=HTTP_TIMEOUT_SECONDS).text
+    except httpx.HTTPError:
+        return 0.0
+    found = re.search(r"^newsflow_enrich_deferred_pieces_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_a_5_mb_article_is_stored_in_seconds_later_files_flow_and_its_entities_follow_a_crash(
+    pipeline: Pipeline,
+) -> None:
+    text, marker = long_transcript(LONG_ARTICLE_BYTES, FUZZ_SEED), LAST_PARAGRAPH_WORD
     assert len(text) > 5_000_000 > 1_000_000, "over spaCy's 1,000,000-character limit per call"
     dropped_at = time.monotonic()
     identity = _drop(pipeline, "transcript.txt", text)
-    wait_until(lambda: _article(pipeline, identity) is not None, "the 5 MB article", LONG_ARTICLE_STORED_WITHIN_SECONDS)
-    elapsed = time.monotonic() - dropped_at
-    print(f"\n5 MB article stored {elapsed:.0f} s after the drop")
+    after = _drop(pipeline, "after-transcript.txt", "Harbour works\n\nThe mayor of Leeds opened the new harbour.\n")
 
+    wait_until(
+        lambda: _found_by(pipeline, marker) == [identity], "the 5 MB article", LONG_ARTICLE_STORED_WITHIN_SECONDS
+    )
+    print(f"\n5 MB article stored and found by its last words {time.monotonic() - dropped_at:.1f} s after the drop")
     detail = _article(pipeline, identity)
     assert detail is not None
     assert len(detail["body"]) > 5_000_000 and detail["body"].rstrip().endswith("for its support.")
-    found = httpx.get(f"{pipeline.api}/articles", params={"q": marker}, timeout=HTTP_TIMEOUT_SECONDS).json()
-    assert [i["id"] for i in found["items"]] == [identity], "a word of the last paragraph finds it"
-    names = {entity["name"] for entity in detail["entities"]}
-    assert "Jacinda Ardern" in names, "the last piece was tagged too"
-    assert "Imran Khan" in names
+    # Minutes of tagging are left (a quarter of a second per 10,000 characters at best), so its tail is not tagged yet.
+    assert detail["entities_complete"] is False
+    assert "Imran Khan" in _entity_names(detail), "the head is tagged at once"
+    assert "Jacinda Ardern" not in _entity_names(detail)
+
+    wait_until(
+        lambda: _article(pipeline, after) is not None, "the file after it", FILE_AFTER_LONG_STORED_WITHIN_SECONDS
+    )
+    print(f"file dropped after it stored {time.monotonic() - dropped_at:.1f} s after the drop")
+    assert (_article(pipeline, identity) or {}).get("entities_complete") is False, "it flowed while the tail was tagged"
+
+    # A crash in the middle of the deferred tagging: its request was not committed, so it is redone.
+    wait_until(lambda: _pieces_tagged(pipeline) >= 2, "enrich to tag pieces of the tail", 120)
+    pipeline.wait_restarted("enrich", pipeline.kill("enrich"))
+
+    def tagged_in_full() -> bool:
+        return bool((_article(pipeline, identity) or {}).get("entities_complete"))
+
+    wait_until(tagged_in_full, "the 5 MB article's full entities", LONG_ARTICLE_TAGGED_WITHIN_SECONDS)
+    print(f"5 MB article tagged in full {time.monotonic() - dropped_at:.0f} s after the drop")
+    detail = _article(pipeline, identity)
+    assert detail is not None
+    assert {"Jacinda Ardern", "Imran Khan"} <= _entity_names(detail), "the last piece was tagged too"
+    ardern = next(e for e in detail["entities"] if e["name"] == "Jacinda Ardern")
+    listed = httpx.get(f"{pipeline.api}/articles", params={"entity": ardern["id"]}, timeout=HTTP_TIMEOUT_SECONDS)
+    assert [item["id"] for item in listed.json()["items"]] == [identity], "its entity links were replaced"
+    assert not miscounted_entities(pipeline.run_info()["database_url"]), "entity counts follow the new links"
 
 
 # --- events produced straight to the broker ---------------------------------------------------------

@@ -168,6 +168,11 @@ class ReprintDetector:
             result = _BatchDecision(self.index, conn, self.model).run(items)
             return result, then(conn, result)
 
+    def stored_events(self, article_ids: Iterable[str]) -> dict[str, bytes]:
+        """The stored (compressed) events of those ``article_ids`` already indexed."""
+        with self.engine.connect() as conn:
+            return self.index.events(conn, article_ids)
+
     def preview(self, items: Sequence[DedupeItem]) -> CopyPreview:
         """The copies in ``items`` and what they copy, without the lock and without writing.
 

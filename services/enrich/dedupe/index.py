@@ -214,6 +214,23 @@ class DedupeIndex:
         """The stored (compressed) enriched events of indexed articles."""
         return {r.article_id: bytes(r.event) for r in _articles_by_id(conn, "a.event", article_ids)}
 
+    def current(self, conn: Connection, article_id: str) -> Regrouped | None:
+        """An indexed article's current group and link with its stored event (None if not indexed)."""
+        rows = _articles_by_id(conn, "a.root_id, a.kind, a.similarity, a.event, a.evidence", [article_id])
+        return next(
+            (
+                Regrouped(r.article_id, r.root_id, r.kind, r.similarity, bytes(r.event), as_evidence(r.evidence))
+                for r in rows
+            ),
+            None,
+        )
+
+    def replace_event(self, conn: Connection, article_id: str, event: bytes) -> None:
+        """Store a newer event of an indexed article (its entities tagged in full: ``deferred``)."""
+        conn.execute(
+            text("UPDATE enrich.articles SET event = :event WHERE article_id = :id"), {"event": event, "id": article_id}
+        )
+
     def regroup(
         self,
         conn: Connection,

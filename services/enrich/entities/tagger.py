@@ -5,6 +5,8 @@ of memory per 100,000 characters at once), but its limit is per call, not per ar
 article (a speech transcript, a report) is tagged in pieces of at most ``PIECE_CHARS``, cut at
 paragraph, line or sentence ends, a few at a time (spaCy's memory grows with the characters it
 tags at once), and the pieces' documents are joined back into one whose offsets are the article's.
+Tagging a very long text takes minutes, so enrich tags only its head at once (:func:`head_of`) and
+the whole text later, one piece per call, between other work (:class:`PieceTagging`).
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def article_mentions(doc: Doc, text: str) -> list[Mention]:
     return propagate(text, retype_publications(text, retype_places(text, model_mentions(doc, text))))
 
 
+def head_of(text: str, limit: int) -> str:
+    """The start of ``text`` up to ``limit`` characters, cut at the best break (all of it if shorter)."""
+    return text if len(text) <= limit else split_pieces(text, limit)[0]
+
+
 class EntityTagger:
     """Tags entities with a loaded spaCy pipeline (see ``model.load_ner``)."""
 
@@ -67,7 +74,7 @@ class EntityTagger:
 
     def mentions(self, texts: Sequence[str]) -> list[list[Mention]]:
         """Mentions per text (see ``article_mentions``); long texts are tagged in pieces (``_docs``)."""
-        docs = self._docs([_blank_long_runs(restore_case(t)) for t in texts])
+        docs = self._docs([_prepared(t) for t in texts])
         return [article_mentions(doc, text) for text, doc in zip(texts, docs, strict=True)]
 
     def _docs(self, texts: list[str]) -> list[Doc]:
@@ -83,9 +90,45 @@ class EntityTagger:
                 docs[i] = Doc.from_docs(list(pieces), ensure_whitespace=False)
         return [docs[i] for i in range(len(texts))]
 
-    def tag(self, articles: Sequence[RawArticle]) -> list[list[EntityRef]]:
+    def tag(self, articles: Sequence[RawArticle], *, head_chars: int | None = None) -> list[list[EntityRef]]:
+        """Each article's entities; with ``head_chars``, those of each text's head only (:func:`head_of`)."""
         texts = [article_text(a) for a in articles]
-        return [canonical_entities(text, found) for text, found in zip(texts, self.mentions(texts), strict=True)]
+        if head_chars is not None:
+            texts = [head_of(text, head_chars) for text in texts]
+        return self.entities(texts, self.mentions(texts))
+
+    def entities(self, texts: Sequence[str], mentions: Sequence[list[Mention]]) -> list[list[EntityRef]]:
+        return [canonical_entities(text, found) for text, found in zip(texts, mentions, strict=True)]
+
+
+class PieceTagging:
+    """One long text tagged a piece per :meth:`step`, so the caller can do other work between pieces.
+
+    The pieces are those the tagger cuts at once (``split_pieces`` at ``PIECE_CHARS``), so the
+    result is the one ``EntityTagger.tag`` gives; the tagged pieces are held until :meth:`entities`.
+    """
+
+    def __init__(self, tagger: EntityTagger, text: str) -> None:
+        self.tagger = tagger
+        self.text = text
+        self.pieces = split_pieces(_prepared(text), PIECE_CHARS)
+        self.docs: list[Doc] = []
+
+    @property
+    def remaining(self) -> int:
+        return len(self.pieces) - len(self.docs)
+
+    def step(self) -> None:
+        """Tag the next piece (none left: nothing to do)."""
+        if self.remaining:
+            self.docs.append(self.tagger.nlp(self.pieces[len(self.docs)]))
+
+    def entities(self) -> list[EntityRef]:
+        """The whole text's entities (every piece must be tagged)."""
+        if self.remaining:
+            raise RuntimeError(f"{self.remaining} pieces of the text are not tagged yet")
+        doc = self.docs[0] if len(self.docs) == 1 else Doc.from_docs(self.docs, ensure_whitespace=False)
+        return self.tagger.entities([self.text], [article_mentions(doc, self.text)])[0]
 
 
 def split_pieces(text: str, limit: int) -> list[str]:
@@ -105,6 +148,11 @@ def split_pieces(text: str, limit: int) -> list[str]:
         start = cut
     pieces.append(text[start:])
     return pieces
+
+
+def _prepared(text: str) -> str:
+    """The text as handed to the model: casing restored, long runs blanked (offsets unchanged)."""
+    return _blank_long_runs(restore_case(text))
 
 
 def _blank_long_runs(text: str) -> str:

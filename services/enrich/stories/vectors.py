@@ -78,7 +78,11 @@ class TermCounts:
 def content_terms(text: str) -> list[int]:
     """The term keys of ``text``'s content words, in reading order."""
     kept = [w for w in words(text) if len(w) >= MIN_TERM_CHARS and w not in _STOP and not w.isdigit()]
-    return [key_of("s", stem) for stem in _stemmer.stemWords(kept)]
+    stems = _stemmer.stemWords(kept)
+    # Each distinct stem hashed once: a long text repeats its words (a 5 MB transcript: 440,000
+    # stems, a few thousand distinct).
+    keys = {stem: key_of("s", stem) for stem in set(stems)}
+    return [keys[stem] for stem in stems]
 
 
 def term_counts(article: RawArticle) -> TermCounts:

@@ -95,6 +95,10 @@ class ArticleDetail(ArticleItem):
     content_hash: str
     received_at: datetime
     enriched_at: datetime
+    entities_complete: bool = Field(
+        description="False while only the head of a long article is tagged: the rest of its entities are "
+        "being tagged and appear when done."
+    )
     duplicate: DuplicateInfo | None
     original: ArticleSummary | None = Field(description="The original, when this article is a reprint or copy.")
     reprints: list[ReprintSummary] = Field(description="Stored reprints and copies of this article, oldest first.")

@@ -111,6 +111,8 @@ class Article(Base):
     # The ids of the article's entities (article_entities, in order of appearance), written with
     # them: a search and an entity filter then meet in the GIN indexes (migration 0005).
     entity_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    # False while a long article carries only its head's entities (enrich tags the rest later).
+    entities_complete: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
     __table_args__ = (
         CheckConstraint("duplicate_kind IN ('exact', 'reprint')", name="duplicate_kind"),

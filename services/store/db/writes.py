@@ -1,7 +1,9 @@
 """The store's writes: idempotent upserts of enriched articles and dead letters, inside the caller's transaction.
 
 Idempotence rests on identities: an article row is keyed on ``article_id`` and only replaced by a
-strictly newer enrichment (``enriched_at``), so a redelivered event changes nothing at all; the
+strictly newer enrichment (``enriched_at``), so a redelivered event changes nothing at all (a long
+article's entity update, its full entities once deferred tagging is done, is such a newer version:
+its links are replaced like any other's); the
 first ``ingested_at`` and the earliest ``received_at`` are kept whatever arrives later. Entity
 popularity (``article_count``: original articles mentioning it, reprints folded in as the default
 listing does) moves by exact deltas computed from the links this transaction deleted and inserted,
@@ -56,6 +58,7 @@ _REPLACEABLE_COLUMNS = (
     "content_hash",
     "story_id",
     "entity_ids",
+    "entities_complete",
 )
 
 # In an upsert's RETURNING: true for a row the statement inserted, false for one it updated
@@ -151,6 +154,7 @@ def article_row(event: EnrichedArticle, refs: Sequence[EntityRef]) -> dict[str, 
         "story_id": event.story_id,
         # The ids of the links written with the row, in their order.
         "entity_ids": [ref.id for ref in refs],
+        "entities_complete": event.entities_complete,
     }
 
 

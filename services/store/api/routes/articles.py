@@ -292,6 +292,7 @@ def get_article_route(
         content_hash=f["content_hash"],
         received_at=f["received_at"],
         enriched_at=f["enriched_at"],
+        entities_complete=f["entities_complete"],
         duplicate=duplicate,
         original=_summary(record.original) if record.original is not None else None,
         reprints=[
