@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.store.db.queries import articles as article_queries
+from services.store.api.app import create_app
+from services.store.db.listing import ListingTuning
+from shared.config import Settings
 from tests.store.seed_events import REPRINT_FILE, by_prefix, seed_events
 
 SEEDS = by_prefix(seed_events())
@@ -250,11 +252,10 @@ def test_unknown_article_is_404(client: TestClient) -> None:
     assert "no-such-article" in response.json()["detail"]
 
 
-def test_relevance_ranks_the_newest_matches_only(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """sort=relevance ranks a window of the newest RELEVANCE_WINDOW matches; its pages cover it once."""
-    monkeypatch.setattr(article_queries, "RELEVANCE_WINDOW", 3)
-    article_queries._listing_sql.cache_clear()
-    try:
+def test_relevance_ranks_the_newest_matches_only(seeded_database_url: str) -> None:
+    """sort=relevance ranks a window of the newest relevance_window matches; its pages cover it once."""
+    tuning = ListingTuning(relevance_window=3)
+    with TestClient(create_app(Settings(database_url=seeded_database_url), listing_tuning=tuning)) as client:
         newest_three = [i["id"] for i in _list(client, q="Imran Khan")][:3]  # default sort: newest first
         ranked = _list(client, q="Imran Khan", sort="relevance")
         assert sorted(i["id"] for i in ranked) == sorted(newest_three)
@@ -268,5 +269,3 @@ def test_relevance_ranks_the_newest_matches_only(client: TestClient, monkeypatch
             if cursor is None:
                 break
         assert paged == [i["id"] for i in ranked]
-    finally:
-        article_queries._listing_sql.cache_clear()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.store.db.queries import stories as story_queries
-from services.store.db.queries.articles import resolve_entities
+from services.store.db.queries.entities import resolve_entities
 from services.store.db.queries.stories import StoryFilters, StorySummary, list_stories
 from services.store.db.writes import upsert_articles
 from shared.events import EnrichedArticle, EntityRef, RawArticle

@@ -20,6 +20,7 @@ from services.store.api.observability import RequestMetricsMiddleware
 from services.store.api.routes import articles, dashboard, docs, entities, health, metrics, stats, stories
 from services.store.api.schemas import ErrorMessage
 from services.store.dashboard.sampler import Sampler
+from services.store.db.listing import Listing, ListingTuning
 from services.store.db.reader import ReadPool
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -40,8 +41,12 @@ def create_app(
     *,
     dead_letter_status: LoopStatus | None = None,
     engine: Engine | None = None,
+    listing_tuning: ListingTuning | None = None,
 ) -> FastAPI:
-    """The FastAPI app; it owns (and disposes of) its read-only engine unless one is passed in."""
+    """The FastAPI app; it owns (and disposes of) its read-only engine unless one is passed in.
+
+    ``listing_tuning``: the listing planner's thresholds (defaults: the measured ones).
+    """
     owned = engine is None
     reader = engine if engine is not None else make_reader_engine(settings)
     read_pool = ReadPool(settings)
@@ -67,6 +72,8 @@ def create_app(
     )
     app.state.engine = reader
     app.state.read_pool = read_pool
+    # The listing's planner statistics belong to this app (it serves one database), not to the module.
+    app.state.listing = Listing(listing_tuning)
     statuses: dict[str, LoopStatus] = {}
     if consumer_status is not None:
         statuses["articles"] = consumer_status

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
+from services.store.db.listing import Listing
 from services.store.db.reader import ReadPool
 from shared.consumer import LoopStatus
 
@@ -23,6 +24,12 @@ def read_pool(request: Request) -> ReadPool:
     """The async pool the listing runs its SQL on (see ``services.store.db.reader``)."""
     pool: ReadPool = request.app.state.read_pool
     return pool
+
+
+def article_listing(request: Request) -> Listing:
+    """The app's listing executor, with its tuning and statistics (see ``services.store.db.listing``)."""
+    listing: Listing = request.app.state.listing
+    return listing
 
 
 def get_consumer_statuses(request: Request) -> dict[str, LoopStatus]:

@@ -23,7 +23,7 @@ from services.store.api.schemas import (
     StoryItem,
     StoryPage,
 )
-from services.store.db.queries.articles import resolve_entities
+from services.store.db.queries.entities import resolve_entities
 from services.store.db.queries.stories import (
     MULTI_REPORT_ORIGINALS,
     StoryFilters,

@@ -11,13 +11,14 @@ in the same articles most often, and how many of its articles fall on each day. 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, TextClause, select, text, tuple_
 
 from services.store.db.models import entities
+from services.store.db.reader import AsyncConnection
 
 EntitySort = Literal["-article_count", "name"]
 
@@ -47,6 +48,50 @@ ROOTS_OF_VALUES_SQL = """
         WHERE CAST(%(type)s AS text) IS NULL OR r.type = CAST(%(type)s AS text)
     )
 """
+
+# Each value's entity group (its root and the rows folded into it, see db.entity_groups), with
+# each row's article count and the archive's size as the planner estimates it (pg_class: no count).
+_RESOLVE_ENTITIES_SQL = (
+    ROOTS_OF_VALUES_SQL
+    + """
+    SELECT t.n, m.id, m.article_count, archive.size
+    FROM typed t
+    JOIN entities m ON m.id = t.id OR m.canonical_id = t.id
+    CROSS JOIN (SELECT greatest(reltuples, 0) AS size FROM pg_class WHERE oid = 'articles'::regclass) AS archive
+"""
+)
+
+
+def resolve_entities(conn: Connection, values: Sequence[str], entity_type: str | None) -> list[list[str]]:
+    """For each value (an entity id, name or surface form, any case), the ids of the entity group it names."""
+    if not values:
+        return []
+    rows = conn.exec_driver_sql(_RESOLVE_ENTITIES_SQL, {"values": list(values), "type": entity_type})
+    return _resolved(len(values), rows)[0]
+
+
+async def resolve_entities_counted(
+    conn: AsyncConnection, values: Sequence[str], entity_type: str | None
+) -> tuple[list[list[str]], list[int], float]:
+    """The ids each value names, how many original articles each group's entities appear in, and the archive's size."""
+    if not values:
+        return [], [], 0.0
+    cursor = await conn.execute(
+        _RESOLVE_ENTITIES_SQL.encode(), {"values": list(values), "type": entity_type}, prepare=True
+    )
+    return _resolved(len(values), await cursor.fetchall())
+
+
+def _resolved(count: int, rows: Iterable[Any]) -> tuple[list[list[str]], list[int], float]:
+    groups: list[list[str]] = [[] for _ in range(count)]
+    counts = [0] * count
+    archive = 0.0
+    for position, entity_id, article_count, estimate in rows:
+        groups[position - 1].append(entity_id)
+        counts[position - 1] += article_count
+        archive = float(estimate)
+    return groups, counts, archive
+
 
 # Roots with a name or surface form (theirs or a folded row's) holding a word that starts with each
 # word of q, the words parsed as the words column parses them: "imr kha" -> imr:* & kha:*.
