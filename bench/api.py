@@ -161,6 +161,8 @@ def generate(corpus: list[SourceDoc], count: int, seed: int = 5) -> Iterator[Enr
     originals: list[EnrichedArticle] = []
     for i in range(count):
         ingested = base + timedelta(seconds=i)
+        # The name first: RawArticle refuses an empty source_file (it must name a file in the inbox).
+        name = f"bench/{i:06d}.txt"
         if originals and rng.random() < REPRINT_SHARE:
             original = rng.choice(originals)
             body = f"{rng.choice(SOURCES).upper()} - {original.article.body}"
@@ -181,7 +183,7 @@ def generate(corpus: list[SourceDoc], count: int, seed: int = 5) -> Iterator[Enr
             published = None if rng.random() < UNDATED_SHARE else first_day + timedelta(days=rng.randrange(span_days))
             raw = RawArticle(
                 article_id="",
-                source_file="",
+                source_file=name,
                 sha256="",
                 size_bytes=len(body.encode()),
                 content_type="text",
@@ -193,7 +195,6 @@ def generate(corpus: list[SourceDoc], count: int, seed: int = 5) -> Iterator[Enr
                 ingested_at=ingested,
             )
             duplicate, entities = None, _entity_refs(paragraphs)
-        name = f"bench/{i:06d}.txt"
         digest = sha256_hex(f"{name}\n{title}\n{body}".encode())
         raw = raw.model_copy(update={"article_id": article_id(name, digest), "source_file": name, "sha256": digest})
         event = EnrichedArticle(

@@ -21,10 +21,10 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from bench.harness.pipeline import HTTP_TIMEOUT_SECONDS, Pipeline, seed_sentences, wait_until
 from bench.hostile import drop_hostile
 from shared.events import TOPIC_RAW
 from shared.identity import article_id, sha256_hex
-from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, seed_sentences, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
