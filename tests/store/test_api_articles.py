@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.store.api.app import create_app
+from services.store.api.schemas import ArticleItem, ArticlePage
 from services.store.db.listing import ListingTuning
+from services.store.db.listing.sql import ITEM_HEAD_FIELDS
 from shared.config import Settings
 from tests.store.seed_events import REPRINT_FILE, by_prefix, seed_events
 
@@ -269,3 +271,28 @@ def test_relevance_ranks_the_newest_matches_only(seeded_database_url: str) -> No
             if cursor is None:
                 break
         assert paged == [i["id"] for i in ranked]
+
+
+def test_the_sqls_item_fields_are_the_response_models() -> None:
+    """Postgres renders ArticleItem's first fields, the route adds the rest: together, the model's, in order."""
+    spliced = ["snippet", "reprint_count", "entities"]
+    assert [*ITEM_HEAD_FIELDS, *spliced] == list(ArticleItem.model_fields)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"include_duplicates": "true", "sort": "published_at"},
+        {"q": "Imran Khan", "sort": "relevance", "limit": "2"},
+        {"q": "Pakistan", "sort": "-published_at"},
+        {"entity": "Imran Khan", "sort": "ingested_at"},
+        {"dated": "false"},
+    ],
+)
+def test_every_page_postgres_renders_is_the_response_models_json(client: TestClient, params: dict[str, str]) -> None:
+    """The page text (spliced from Postgres's JSON) reads as an ArticlePage and prints back byte for byte."""
+    response = client.get("/articles", params=params)
+    assert response.status_code == 200, response.text
+    page = ArticlePage.model_validate_json(response.text)
+    assert page.model_dump_json() == response.text

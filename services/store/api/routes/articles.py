@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
-from sqlalchemy import RowMapping
 
 from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.deps import DbConnection, article_listing, read_pool
+from services.store.api.deps import ArticleListing, ReadDb
 from services.store.api.listing_query import ListingQuery, listing_query
 from services.store.api.params import Identifier
 from services.store.api.responses import json_response, model_response
@@ -51,10 +50,11 @@ _CURSOR_RESOURCE = "articles"
         "English stem), each word in <mark>...</mark>."
     ),
 )
-async def list_articles_route(request: Request, query: Annotated[ListingQuery, Depends(listing_query)]) -> Response:
+async def list_articles_route(
+    db: ReadDb, listing: ArticleListing, query: Annotated[ListingQuery, Depends(listing_query)]
+) -> Response:
     sort = query.sort
     after, window_floor = _position(query)
-    listing = article_listing(request)
 
     async def listed(conn: AsyncConnection) -> list[ArticleRow]:
         filters = await _filters(conn, query)
@@ -62,7 +62,7 @@ async def list_articles_route(request: Request, query: Annotated[ListingQuery, D
             conn, filters, sort=sort, limit=query.limit + 1, after=after, window_floor=window_floor
         )
 
-    rows = await read_pool(request).run(listed)
+    rows = await db.run(listed)
     page, more = rows[: query.limit], len(rows) > query.limit
     next_cursor = None
     if more:
@@ -115,14 +115,14 @@ async def _filters(conn: AsyncConnection, query: ListingQuery) -> ArticleFilters
     )
 
 
-def _entities(rows: list[RowMapping]) -> list[ArticleEntity]:
+def _entities(rows: list[dict[str, Any]]) -> list[ArticleEntity]:
     return [
         ArticleEntity(id=e["id"], name=e["name"], type=e["type"], mentions=e["mentions"], count=e["mention_count"])
         for e in rows
     ]
 
 
-def _listed_fields(f: RowMapping) -> dict[str, Any]:
+def _listed_fields(f: dict[str, Any]) -> dict[str, Any]:
     """The fields an article has both in a listing and in full (ArticleDetail extends ArticleItem)."""
     return {
         "id": f["article_id"],
@@ -149,7 +149,7 @@ def _item_json(row: ArticleRow, lexemes: frozenset[str] | None) -> str:
     )
 
 
-def _summary(row: RowMapping) -> ArticleSummary:
+def _summary(row: dict[str, Any]) -> ArticleSummary:
     return ArticleSummary(
         id=row["article_id"],
         title=row["title"],
@@ -168,11 +168,11 @@ def _summary(row: RowMapping) -> ArticleSummary:
     description="The full record: body, entities with their mentions, its reprints or its original, its story.",
     responses={404: {"model": ErrorMessage, "description": "No article has this id."}},
 )
-def get_article_route(
-    conn: DbConnection,
+async def get_article_route(
+    db: ReadDb,
     article_id: Annotated[Identifier, Path(description="An article id from GET /articles.")],
 ) -> Response:
-    record = get_article(conn, article_id)
+    record = await db.read(lambda conn: get_article(conn, article_id))
     if record is None:
         raise HTTPException(404, f"No article with id {article_id!r}. Article ids are listed by GET /articles.")
     f = record.fields

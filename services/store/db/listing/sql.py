@@ -35,13 +35,24 @@ _INGESTED_AT_JSON = (
     "CASE WHEN date_trunc('second', articles.ingested_at) = articles.ingested_at THEN '' "
     "ELSE to_char(articles.ingested_at AT TIME ZONE 'UTC', '.US') END || 'Z'"
 )
-# The item's own fields (ArticleItem, ``id`` to ``story_id``); row_to_json prints compactly
-# ({"id":"..."}), as pydantic prints every other response.
+# The item's own fields: ArticleItem's first fields, in its order (tests/store/test_api_articles.py
+# holds every page Postgres renders to the ArticlePage model); the route adds snippet,
+# reprint_count and entities. row_to_json prints compactly ({"id":"..."}), as pydantic prints.
+ITEM_HEAD_FIELDS: dict[str, str] = {
+    "id": "articles.article_id",
+    "title": shown_title_sql("articles"),
+    "title_derived": title_derived_sql("articles"),
+    "source_file": "articles.source_file",
+    "source": "articles.source",
+    "published_at": "articles.published_at",
+    "ingested_at": _INGESTED_AT_JSON,
+    "duplicate_of": "articles.duplicate_of",
+    "story_id": "articles.story_id",
+}
 ITEM_HEAD_JSON = (
-    "(SELECT row_to_json(head) FROM (SELECT articles.article_id AS id, "
-    f"{shown_title_sql('articles')} AS title, {title_derived_sql('articles')} AS title_derived, "
-    "articles.source_file, articles.source, articles.published_at, "
-    f"{_INGESTED_AT_JSON} AS ingested_at, articles.duplicate_of, articles.story_id) AS head)::text"
+    "(SELECT row_to_json(head) FROM (SELECT "
+    + ", ".join(f"{sql} AS {field}" for field, sql in ITEM_HEAD_FIELDS.items())
+    + ") AS head)::text"
 )
 _FRAME_SQL = """
 SELECT page.article_id, page.sort_value, {head} AS head, {snippet} AS snippet, {tsquery} AS tsquery, {floor},

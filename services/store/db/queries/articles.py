@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import func, select
 
 from services.store.db.models import article_entities, articles, entities
+from services.store.db.read_connection import ReadConnection
 
 STORY_ARTICLES_MAX = 50
 
 
-def entities_of(conn: Connection, article_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
+async def entities_of(conn: ReadConnection, article_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """Each article's entities (id, name, type, mentions, mention_count) in order of appearance."""
     link, e = article_entities.c, entities.c
     query = (
@@ -24,8 +26,8 @@ def entities_of(conn: Connection, article_ids: Sequence[str]) -> dict[str, list[
         .where(link.article_id.in_(list(article_ids)))
         .order_by(link.article_id, link.ordinal)
     )
-    grouped: dict[str, list[RowMapping]] = {}
-    for row in conn.execute(query).mappings():
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in (await conn.execute(query)).mappings():
         grouped.setdefault(row["article_id"], []).append(row)
     return grouped
 
@@ -34,11 +36,11 @@ def entities_of(conn: Connection, article_ids: Sequence[str]) -> dict[str, list[
 class ArticleRecord:
     """One article in full: its row, entities, reprints or original, and its story's other articles."""
 
-    fields: RowMapping
-    entities: list[RowMapping]
-    reprints: list[RowMapping]
-    original: RowMapping | None
-    story_articles: list[RowMapping]
+    fields: dict[str, Any]
+    entities: list[dict[str, Any]]
+    reprints: list[dict[str, Any]]
+    original: dict[str, Any] | None
+    story_articles: list[dict[str, Any]]
     story_size: int
 
 
@@ -56,37 +58,31 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def get_article(conn: Connection, article_id: str) -> ArticleRecord | None:
+async def get_article(conn: ReadConnection, article_id: str) -> ArticleRecord | None:
     a = articles.c
     columns = [column for column in articles.c if column.name != "search"]
-    fields = conn.execute(select(*columns).where(a.article_id == article_id)).mappings().first()
-    if fields is None:
+    row = (await conn.execute(select(*columns).where(a.article_id == article_id))).first()
+    if row is None:
         return None
-    reprints = list(
-        conn.execute(
-            select(*_SUMMARY_COLUMNS).where(a.duplicate_of == article_id).order_by(a.ingested_at, a.article_id)
-        ).mappings()
-    )
+    fields = row.as_mapping()
+    by_time = (a.ingested_at, a.article_id)
+    reprints = (
+        await conn.execute(select(*_SUMMARY_COLUMNS).where(a.duplicate_of == article_id).order_by(*by_time))
+    ).mappings()
     original = None
     if fields["duplicate_of"] is not None:
-        original = (
-            conn.execute(select(*_SUMMARY_COLUMNS).where(a.article_id == fields["duplicate_of"])).mappings().first()
-        )
-    story_articles: list[RowMapping] = []
+        found = (await conn.execute(select(*_SUMMARY_COLUMNS).where(a.article_id == fields["duplicate_of"]))).first()
+        original = found.as_mapping() if found is not None else None
+    story_articles: list[dict[str, Any]] = []
     story_size = 0
     if fields["story_id"] is not None:
-        story_size = conn.execute(select(func.count()).where(a.story_id == fields["story_id"])).scalar_one()
-        story_articles = list(
-            conn.execute(
-                select(*_SUMMARY_COLUMNS)
-                .where(a.story_id == fields["story_id"])
-                .order_by(a.ingested_at, a.article_id)
-                .limit(STORY_ARTICLES_MAX)
-            ).mappings()
-        )
+        in_story = a.story_id == fields["story_id"]
+        story_size = (await conn.execute(select(func.count()).where(in_story))).scalar_one()
+        story_query = select(*_SUMMARY_COLUMNS).where(in_story).order_by(*by_time).limit(STORY_ARTICLES_MAX)
+        story_articles = (await conn.execute(story_query)).mappings()
     return ArticleRecord(
         fields=fields,
-        entities=entities_of(conn, [article_id]).get(article_id, []),
+        entities=(await entities_of(conn, [article_id])).get(article_id, []),
         reprints=reprints,
         original=original,
         story_articles=story_articles,
