@@ -75,6 +75,9 @@ class SortSpec:
     decode_key: Callable[[Any], Any]
     # The index that serves ``key`` (documentation, and a test checks it exists).
     index: str
+    # ``key`` written so that no index serves it: a search's matches taken from the GIN index are
+    # then sorted, instead of the planner walking the sort's index and testing each article.
+    unindexed_key: str
     # The cursor's key for a row's sort value (None: an undated article under a published sort).
     undated_key: str | None = None
     # The page selects the plain column, not the key: the ±infinity of the key cannot load into Python.
@@ -103,6 +106,7 @@ def _published(key_sql: str, *, descending: bool) -> SortSpec:
         descending=descending,
         decode_key=_date_or_infinity,
         index="ix_articles_published_desc" if descending else "ix_articles_published_asc",
+        unindexed_key=f"{key_sql.replace('published_at', 'a.published_at')} + 0",
         undated_key=infinity,
         selected_column="a.published_at",
     )
@@ -116,6 +120,7 @@ def _ingested(*, descending: bool) -> SortSpec:
         descending=descending,
         decode_key=aware_datetime,
         index="ix_articles_ingested",
+        unindexed_key="a.ingested_at + interval '0'",
     )
 
 
@@ -133,6 +138,7 @@ SORTS: dict[ArticleSort, SortSpec] = {
         descending=True,
         decode_key=_rank_and_floor,
         index="ix_articles_search",
+        unindexed_key=f"ts_rank(a.search, {TSQUERY})",
         needs_q=True,
     ),
 }

@@ -214,11 +214,8 @@ def plain_page(shape: ListingShape) -> str:
         found.append(_keyset(shape, order.key))
     if shape.windowed:
         found.append(f"a.ingested_at {'>=' if order.descending else '<='} %(window_edge)s")
-    order_key = order.key
-    if shape.q and shape.access is Access.BITMAP:
-        # Not the sort index's own expression, on purpose: the matches come from the GIN index and
-        # are sorted, instead of the planner walking the sort index and testing each article.
-        order_key = f"{order.key} + interval '0'" if order.by_ingest_time else f"{order.key} + 0"
+    # BITMAP: not the sort index's own expression, on purpose (see SortSpec.unindexed_key).
+    order_key = order.unindexed_key if shape.q and shape.access is Access.BITMAP else order.key
     return _PLAIN_PAGE_SQL.format(
         selected_key=_selected_key(shape), conditions=_AND.join(found), key=order_key, direction=order.direction
     )
