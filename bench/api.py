@@ -401,7 +401,8 @@ def run_wrk(
     return Result(shape, p50, p99, rps, errors, requests, spent)
 
 
-def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_api(url: str, port: int, workers: int, root: Path = REPO_ROOT) -> subprocess.Popen[bytes]:
+    """The API of the checkout at ``root`` (another one's for an A/B run: see bench/api_ab.py) under uvicorn."""
     env = {**os.environ, "DATABASE_URL": url, "NEWSFLOW_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [
@@ -420,7 +421,7 @@ def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             "--log-level",
             "warning",
         ],
-        cwd=REPO_ROOT,
+        cwd=root,
         env=env,
     )
     deadline = time.monotonic() + API_READY_SECONDS
