@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from services.store.api.app import create_app
 from services.store.api.schemas import ArticleItem, ArticlePage
+from services.store.consumer import make_article_handler
 from services.store.db.listing import ListingTuning
 from services.store.db.listing.sql import ITEM_HEAD_FIELDS
 from shared.config import Settings
+from tests.store.conftest import deliveries
 from tests.store.seed_events import REPRINT_FILE, by_prefix, seed_events
 
 SEEDS = by_prefix(seed_events())
@@ -296,3 +299,21 @@ def test_every_page_postgres_renders_is_the_response_models_json(client: TestCli
     assert response.status_code == 200, response.text
     page = ArticlePage.model_validate_json(response.text)
     assert page.model_dump_json() == response.text
+
+
+def test_format_lists_the_articles_read_as_each_format_given(writer: Engine, store_database_url: str) -> None:
+    """`format` keeps the articles whose file was read as one of the formats given; a bad one is a 422 naming it."""
+    seeds = seed_events()
+    page = seeds[0].model_copy(update={"article": seeds[0].article.model_copy(update={"content_type": "html"})})
+    make_article_handler(writer)(deliveries([page, *seeds[1:]]))
+    with TestClient(create_app(Settings(database_url=store_database_url))) as client:
+        every = {i["id"] for i in _list(client, include_duplicates="true")}
+        html = {i["id"] for i in _list(client, format="html", include_duplicates="true")}
+        text = {i["id"] for i in _list(client, format="text", include_duplicates="true")}
+        assert html == {page.article.article_id}
+        assert text == every - html
+        both = {i["id"] for i in _list(client, format=["html", "text"], include_duplicates="true")}
+        assert both == every
+        assert {i["id"] for i in _list(client, format="html", q="Imran Khan")} <= html
+        bad = client.get("/articles", params={"format": "pdf"})
+        assert bad.status_code == 422 and "format" in bad.json()["message"]

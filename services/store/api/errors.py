@@ -31,6 +31,7 @@ ALLOWED: dict[str, str] = {
     "since": "a date as YYYY-MM-DD (inclusive, on the publication date)",
     "until": "a date as YYYY-MM-DD (inclusive, on the publication date)",
     "include_duplicates": "true or false",
+    "format": "one of text, html, json, jsonl (the format the file was read as); repeat for OR",
     "sort": "one of " + ", ".join(f"{sort} (with q)" if spec.needs_q else sort for sort, spec in SORTS.items()),
     "limit": "an integer from 1 to 100",
     "cursor": "the next_cursor value of a previous response with the same sort",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 
@@ -19,6 +19,8 @@ from services.store.db.listing import SORTS, ArticleSort
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_REPEATED_VALUES = 10
+# The formats ingest reads a file as (RawArticle.content_type).
+ArticleFormat = Literal["text", "html", "json", "jsonl"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class ListingQuery:
     until: date | None
     dated: bool | None
     include_duplicates: bool
+    formats: list[str]
     sort: ArticleSort
     limit: int
     cursor: str | None
@@ -84,6 +87,14 @@ def listing_query(
     include_duplicates: Annotated[
         bool, Query(description="List reprints and copies too, instead of folding them into their original.")
     ] = False,
+    formats: Annotated[
+        list[ArticleFormat] | None,
+        Query(
+            alias="format",
+            max_length=MAX_REPEATED_VALUES,
+            description="The format the file was read as: text, html, json or jsonl; repeat for OR.",
+        ),
+    ] = None,
     sort: Annotated[
         ArticleSort, Query(description="`relevance` needs `q` and ranks the 500 newest matches.")
     ] = ArticleSort.newest_ingested,
@@ -110,6 +121,7 @@ def listing_query(
         until=until,
         dated=dated,
         include_duplicates=include_duplicates,
+        formats=list(formats or []),
         sort=sort,
         limit=limit,
         cursor=cursor,

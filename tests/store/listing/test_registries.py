@@ -32,7 +32,12 @@ _KEYS: dict[ArticleSort, Any] = {
 }
 # Filters that set every plain filter of the registry.
 _EVERY_FILTER = ArticleFilters(
-    entity_type="PERSON", sources=["Wire"], story="s1", since=date(2025, 1, 1), until=date(2025, 2, 1)
+    entity_type="PERSON",
+    sources=["Wire"],
+    story="s1",
+    since=date(2025, 1, 1),
+    until=date(2025, 2, 1),
+    formats=["html"],
 )
 
 

@@ -112,6 +112,7 @@ async def _filters(conn: AsyncConnection, query: ListingQuery) -> ArticleFilters
         until=query.until,
         dated=query.dated,
         include_duplicates=query.include_duplicates,
+        formats=query.formats,
     )
 
 

@@ -34,6 +34,8 @@ class ArticleFilters:
     # True: only articles with a publication date; False: only undated ones; None: both.
     dated: bool | None = None
     include_duplicates: bool = False
+    # The file formats (content_type: text, html, json, jsonl) to list; empty: all.
+    formats: Sequence[str] = ()
     # Original articles each entity group is known to appear in (entities.article_count), and the
     # archive's size as the planner sees it: they pick how the listing is driven (see planner).
     entity_counts: Sequence[int] = ()
@@ -99,6 +101,13 @@ FILTERS: tuple[FilterSpec, ...] = (
         lambda f: f.until is not None,
         "a.published_at <= %(until)s",
         lambda f: {"until": f.until},
+        Estimate.PLANNER,
+    ),
+    FilterSpec(
+        "format",
+        lambda f: bool(f.formats),
+        "a.content_type = ANY(%(formats)s)",
+        lambda f: {"formats": list(f.formats)},
         Estimate.PLANNER,
     ),
     FilterSpec("dated", lambda f: f.dated is True, "a.published_at IS NOT NULL", lambda f: {}, Estimate.PLANNER),
