@@ -137,6 +137,7 @@ def test_duplicates_fold_into_their_original(client: TestClient) -> None:
         ("ingested_at", lambda i: i["ingested_at"]),
         ("-published_at", lambda i: i["published_at"] or ""),
         ("published_at", lambda i: i["published_at"] or "9999"),
+        ("-source", lambda i: (i["source"] or "").lower()),
     ],
 )
 def test_sorts(client: TestClient, sort: str, key: Any) -> None:
@@ -146,7 +147,8 @@ def test_sorts(client: TestClient, sort: str, key: Any) -> None:
     if sort == "-published_at":
         expected = sorted([v for v in values if v], reverse=True) + [v for v in values if not v]
     assert values == expected
-    assert items[-1]["published_at"] is None or sort.endswith("ingested_at"), "undated articles sort last"
+    if sort.endswith("published_at"):
+        assert items[-1]["published_at"] is None, "undated articles sort last"
 
 
 def test_relevance_ranks_title_matches_first(client: TestClient) -> None:
@@ -155,7 +157,7 @@ def test_relevance_ranks_title_matches_first(client: TestClient) -> None:
     assert items[0]["id"] in _ids("001 003"), "seeds whose title names Imran Khan's release rank first"
 
 
-@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at"])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at", "-source"])
 def test_cursor_pages_cover_everything_once(client: TestClient, sort: str) -> None:
     everything = [i["id"] for i in _list(client, sort=sort, include_duplicates="true")]
     paged: list[str] = []

@@ -380,6 +380,7 @@ def _reference_ids(
         "published_at": "coalesce(a.published_at, 'infinity'::date)",
         "-ingested_at": "a.ingested_at",
         "-published_at": "coalesce(a.published_at, '-infinity'::date)",
+        "-source": "coalesce(lower(a.source), '')",
     }[sort]
     query = f"""
         SELECT a.article_id FROM articles a
@@ -1103,3 +1104,40 @@ def test_longer_link_walks_list_the_same_pages(
             assert after in (None, ("links", walk_rows)), "a page, or every link read: the page is done"
         else:
             assert after is not None and after[0] == "bitmap", "neither: the index takes over"
+
+
+# --- sort=-source: every plan lists what plain SQL lists ------------------------------------------
+@pytest.mark.parametrize("walk_rows", [1, 100])
+@pytest.mark.parametrize(
+    ("archive", "names", "q"),
+    [
+        ("seeded", [], None),
+        ("seeded", [], "Imran Khan"),
+        ("shared_name", ["Jordan"], None),
+        ("shared_name", [], "summit"),
+        ("shared_name", ["Jordan"], "summit"),
+    ],
+)
+def test_source_sort_lists_what_plain_sql_lists(
+    request: pytest.FixtureRequest, archive: str, names: list[str], q: str | None, walk_rows: int
+) -> None:
+    """Sources descending (any case, none last), ties by id: whole and paged, walked or from the index."""
+    database_url: str = request.getfixturevalue(_ARCHIVES[archive])
+    listing = _Traced(ListingTuning(search_walk_rows=walk_rows))
+
+    async def listed(conn: AsyncConnection) -> dict[bool, tuple[list[str], list[str], list[str]]]:
+        result = {}
+        for duplicates in (False, True):
+            filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
+            whole = [row.article_id for row in await listing.page(conn, filters, sort="-source", limit=100)]
+            by_two = await _paged_ids(listing, conn, filters, "-source", 2)
+            result[duplicates] = (whole, by_two, await _paged_ids(listing, conn, filters, "-source", 1))
+        return result
+
+    found = _on_read_pool(database_url, listed)
+    for duplicates in (False, True):
+        expected = _reference_ids(database_url, names, q=q, sort="-source", include_duplicates=duplicates)
+        assert len(expected) >= 2, "the test data has articles to order"
+        assert found[duplicates] == (expected,) * 3, f"include_duplicates={duplicates}"
+    if q is not None:
+        assert {ran.plan for ran in listing.ran} & {"walk", "bitmap"}, "a search's plans answered"

@@ -29,6 +29,7 @@ _KEYS: dict[ArticleSort, Any] = {
     ArticleSort.newest_published: "-infinity",
     ArticleSort.oldest_published: date(2025, 3, 1).isoformat(),
     ArticleSort.relevance: [0.25, datetime(2025, 3, 1, tzinfo=UTC), "a1"],
+    ArticleSort.source_desc: "reuters",
 }
 # Filters that set every plain filter of the registry.
 _EVERY_FILTER = ArticleFilters(

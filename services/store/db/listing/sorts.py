@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.store.db.listing.filters import TSQUERY
-from services.store.db.models import PUBLISHED_ASC_KEY_SQL, PUBLISHED_DESC_KEY_SQL
+from services.store.db.models import PUBLISHED_ASC_KEY_SQL, PUBLISHED_DESC_KEY_SQL, SOURCE_KEY_SQL
 
 _INFINITE_DATES = ("infinity", "-infinity")
 
@@ -27,6 +27,7 @@ class ArticleSort(StrEnum):
     newest_published = "-published_at"
     oldest_published = "published_at"
     relevance = "relevance"
+    source_desc = "-source"
 
 
 def aware_datetime(value: Any) -> datetime:
@@ -46,6 +47,12 @@ def _date_or_infinity(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("not a date")
     return date.fromisoformat(value).isoformat()
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a text")
+    return value
 
 
 def _rank_and_floor(value: Any) -> list[Any]:
@@ -140,5 +147,14 @@ SORTS: dict[ArticleSort, SortSpec] = {
         index="ix_articles_search",
         unindexed_key=f"ts_rank(a.search, {TSQUERY})",
         needs_q=True,
+    ),
+    ArticleSort.source_desc: SortSpec(
+        key=SOURCE_KEY_SQL.replace("source", "a.source"),
+        keyset_value="%(after_key)s",
+        page_key="page.sort_value",
+        descending=True,
+        decode_key=_text,
+        index="ix_articles_source_order",
+        unindexed_key=f"{SOURCE_KEY_SQL.replace('source', 'a.source')} || ''",
     ),
 }
