@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from sqlalchemy.engine import make_url
 
 from bench import common
@@ -72,6 +74,19 @@ def _measure(api: str, shape: str, paths: list[str], figures: _Figures, args: ar
     )
 
 
+def _same_answers(
+    apis: Mapping[str, str], shapes: Mapping[str, list[str]], per_shape: int
+) -> dict[str, tuple[int, int]]:
+    """For each shape, how many of its first ``per_shape`` requests both APIs answer with the same body."""
+    found = {}
+    with httpx.Client(timeout=30) as client:
+        for shape, paths in shapes.items():
+            asked = paths[:per_shape]
+            same = sum(client.get(apis["old"] + p).text == client.get(apis["new"] + p).text for p in asked)
+            found[shape] = (same, len(asked))
+    return found
+
+
 def _table(results: dict[str, tuple[_Figures, _Figures]], args: argparse.Namespace) -> list[str]:
     rows = [
         "| shape | old p50 / p99 ms (2 conns) | new p50 / p99 ms (2 conns) | old req/s | new req/s | new/old | "
@@ -98,6 +113,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--latency-connections", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compare", type=int, default=50, help="requests per shape whose answers are compared")
+    parser.add_argument("--compare-only", action="store_true", help="compare the answers, measure nothing")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     admin_url = os.environ.get("DATABASE_URL", LOCAL_POSTGRES)
@@ -112,6 +129,11 @@ def main() -> None:
             processes.append(start_api(url, port, args.workers, root=root))
             apis[name] = f"http://127.0.0.1:{port}"
         shapes = request_shapes(url, apis["new"])
+        same = _same_answers(apis, shapes, args.compare)
+        for shape, (equal, asked) in same.items():
+            print(f"{shape}: {equal} of {asked} answers identical", flush=True)
+        if args.compare_only:
+            return
         results: dict[str, tuple[_Figures, _Figures]] = {}
         for shape, paths in shapes.items():
             old, new = _Figures(), _Figures()
@@ -138,6 +160,10 @@ def main() -> None:
             f"Load average before: {load_at_start:.1f}, after: {os.getloadavg()[0]:.1f} (the machine is shared).",
             "",
             *rows,
+            "",
+            "Same answers: of each shape's first requests, asked of both APIs, "
+            + "; ".join(f"{shape} {equal}/{asked}" for shape, (equal, asked) in same.items())
+            + " had byte-identical bodies.",
             "",
             f"Reproduce: `git worktree add /tmp/old-24 c34627b && .venv/bin/python -m bench.api_ab --old /tmp/old-24 "
             f"--database {args.database} --rounds {args.rounds} --duration {args.duration}`.",
