@@ -41,6 +41,19 @@ class ListingQuery:
     limit: int
     cursor: str | None
 
+    def __post_init__(self) -> None:
+        """The checks that span parameters: a 422 naming the parameter to change."""
+        if SORTS[self.sort].needs_q and self.q is None:
+            raise ParameterError("sort", f"{self.sort.value} ranks search results, so it needs q", self.sort.value)
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ParameterError("until", f"is before since ({self.since.isoformat()})", self.until.isoformat())
+        if self.dated is False and (self.since is not None or self.until is not None):
+            raise ParameterError(
+                "dated",
+                "lists undated articles, which since/until (publication dates) never match: use one or the other",
+                "false",
+            )
+
 
 def listing_query(
     q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
@@ -101,16 +114,6 @@ def listing_query(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> ListingQuery:
-    if SORTS[sort].needs_q and q is None:
-        raise ParameterError("sort", f"{sort.value} ranks search results, so it needs q", sort.value)
-    if since is not None and until is not None and until < since:
-        raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
-    if dated is False and (since is not None or until is not None):
-        raise ParameterError(
-            "dated",
-            "lists undated articles, which since/until (publication dates) never match: use one or the other",
-            "false",
-        )
     return ListingQuery(
         q=q,
         entity=entity or [],
