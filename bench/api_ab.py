@@ -7,8 +7,9 @@ Both APIs serve the same database (loaded by ``bench/api.py``; ``--database`` na
 same time, each under uvicorn with ``--workers`` processes, started from its own checkout (the
 old one's code is imported from its folder; it needs no virtualenv of its own as long as its
 dependencies are this one's). For each request shape of ``bench/api.py``, each round runs the
-latency pass (2 connections) and the throughput pass (16 connections) on the old API, then on
-the new one, so drift in the machine's load falls on both alike. Prints and writes the medians
+latency pass (2 connections) and the throughput pass (16 connections) on one API, then on the
+other, the order swapped every round, so drift in the machine's load falls on both alike. It
+first asks both the same requests and counts identical answers. Prints and writes the medians
 over the rounds and the new/old ratio of requests/s to ``docs/benchmarks.md``.
 
 Targets (issue 24): each shape's requests/s >= 0.9x the old API's, and its p99 at 2 connections < 50 ms.
@@ -139,9 +140,11 @@ def main() -> None:
             old, new = _Figures(), _Figures()
             for api in apis.values():  # warm-up
                 run_wrk(api, shape, paths, duration=2, connections=args.connections, threads=args.threads)
-            for _ in range(args.rounds):
-                _measure(apis["old"], shape, paths, old, args)
-                _measure(apis["new"], shape, paths, new, args)
+            for round_number in range(args.rounds):
+                # Each round swaps which API goes first: neither gains from the order passes run in.
+                pair = [("old", old), ("new", new)]
+                for name, figures in pair if round_number % 2 == 0 else reversed(pair):
+                    _measure(apis[name], shape, paths, figures, args)
             results[shape] = (old, new)
             print(_table({shape: (old, new)}, args)[-1], flush=True)
     finally:
@@ -155,9 +158,9 @@ def main() -> None:
             "",
             f"Measured {machine}; one database ({args.database}, loaded by `bench/api.py`: 100,000 articles), both "
             f"APIs up at once under uvicorn ({args.workers} workers each), wrk cycling through each shape's distinct "
-            f"requests; {args.rounds} rounds of old then new, {args.duration} s per pass: latency at "
-            f"{args.latency_connections} connections, requests/s at {args.connections}. Medians over the rounds. "
-            f"Load average before: {load_at_start:.1f}, after: {os.getloadavg()[0]:.1f} (the machine is shared).",
+            f"requests; {args.rounds} rounds (old then new, then new then old, ...), {args.duration} s per pass: "
+            f"latency at {args.latency_connections} connections, requests/s at {args.connections}. Medians over the "
+            f"rounds. Load average before: {load_at_start:.1f}, after: {os.getloadavg()[0]:.1f} (a shared machine).",
             "",
             *rows,
             "",
