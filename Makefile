@@ -62,9 +62,10 @@ audit: $(STAMP)
 	$(BIN)/python -m deploy.audit
 
 # The suite's files run in parallel, one worker per core (TEST_WORKERS=0 runs them in this process).
+# `-m ""` runs every test, the faults and e2e ones a plain `pytest` leaves out (see pyproject.toml).
 TEST_WORKERS ?= auto
 test: system-deps lint typecheck audit
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m ""
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all

@@ -161,6 +161,8 @@ def generate(corpus: list[SourceDoc], count: int, seed: int = 5) -> Iterator[Enr
     originals: list[EnrichedArticle] = []
     for i in range(count):
         ingested = base + timedelta(seconds=i)
+        # The name first: RawArticle refuses an empty source_file (it must name a file in the inbox).
+        name = f"bench/{i:06d}.txt"
         if originals and rng.random() < REPRINT_SHARE:
             original = rng.choice(originals)
             body = f"{rng.choice(SOURCES).upper()} - {original.article.body}"
@@ -181,7 +183,7 @@ def generate(corpus: list[SourceDoc], count: int, seed: int = 5) -> Iterator[Enr
             published = None if rng.random() < UNDATED_SHARE else first_day + timedelta(days=rng.randrange(span_days))
             raw = RawArticle(
                 article_id="",
-                source_file="",
+                source_file=name,
                 sha256="",
                 size_bytes=len(body.encode()),
                 content_type="text",
@@ -193,7 +195,6 @@ def generate(corpus: list[SourceDoc], count: int, seed: int = 5) -> Iterator[Enr
                 ingested_at=ingested,
             )
             duplicate, entities = None, _entity_refs(paragraphs)
-        name = f"bench/{i:06d}.txt"
         digest = sha256_hex(f"{name}\n{title}\n{body}".encode())
         raw = raw.model_copy(update={"article_id": article_id(name, digest), "source_file": name, "sha256": digest})
         event = EnrichedArticle(
@@ -400,7 +401,8 @@ def run_wrk(
     return Result(shape, p50, p99, rps, errors, requests, spent)
 
 
-def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_api(url: str, port: int, workers: int, root: Path = REPO_ROOT) -> subprocess.Popen[bytes]:
+    """The API of the checkout at ``root`` (another one's for an A/B run: see bench/api_ab.py) under uvicorn."""
     env = {**os.environ, "DATABASE_URL": url, "NEWSFLOW_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [
@@ -419,7 +421,7 @@ def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             "--log-level",
             "warning",
         ],
-        cwd=REPO_ROOT,
+        cwd=root,
         env=env,
     )
     deadline = time.monotonic() + API_READY_SECONDS

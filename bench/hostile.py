@@ -37,11 +37,11 @@ from pathlib import Path
 import httpx
 
 from bench.common import machine_line, scratch_database, write_section
+from bench.harness.pipeline import seed_sentences
 from bench.throughput import Stack
 from services.ingest.parsing.gz import gunzip_limited
 from shared.config import Settings
 from shared.identity import article_id, sha256_hex
-from tests.faults.support import seed_sentences
 
 HOSTILE_FILES = 200
 FIRST_SEED = 19

@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 from bench.common import machine_line, scratch_database, write_section
-from tests.faults.load import FD_LEAK_MARGIN, names_of, run_load, summary_lines
-from tests.faults.resources import MIB
-from tests.faults.support import Pipeline, assert_stored_exactly_once, dead_letters, make_articles
+from bench.harness.load import FD_LEAK_MARGIN, names_of, run_load, summary_lines
+from bench.harness.pipeline import Pipeline, assert_stored_exactly_once, dead_letters, make_articles
+from bench.harness.resources import MIB
 
 DEFAULT_FILES = 10_000
 TIMEOUT_SECONDS = 3600.0

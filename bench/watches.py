@@ -25,9 +25,9 @@ import httpx
 import psycopg
 
 from bench.common import EVAL_DEV, machine_line, scratch_database, write_section
-from tests.faults.support import ArticleFile, Pipeline, drop, make_articles, wait_until
-from tests.faults.watch_run import WatchRunReport, run_watches
-from tests.store.live import webhook_receiver
+from bench.harness.live import webhook_receiver
+from bench.harness.pipeline import ArticleFile, Pipeline, drop, make_articles, wait_until
+from bench.harness.watch_run import WatchRunReport, run_watches
 
 DEFAULT_WATCHES = 100
 DEFAULT_SAMPLES = 15

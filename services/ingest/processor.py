@@ -13,22 +13,17 @@ on. A file that still cannot be finished, or that made the process die, is tried
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import stat
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
-from kafka.producer.future import FutureRecordMetadata
 
 from services.ingest import metrics
 from services.ingest.archive import ArchiveRecord, write_sidecar
@@ -37,14 +32,15 @@ from services.ingest.claims import ClaimStore
 from services.ingest.disposition import move_to, processed_folder, write_reason_file
 from services.ingest.ledger import ClaimState, Ledger
 from services.ingest.names import display_name, stored_relpath
-from services.ingest.parsing.article import ParsedFile, RecordError
+from services.ingest.outcome import Outcome
+from services.ingest.parsing.article import ParsedFile
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
+from services.ingest.reading import read_claimed
+from services.ingest.rejections import Rejecting, Rejections, short_error
 from shared.config import Settings
-from shared.dead_letter import dead_letter_acknowledged, publish_dead_letter, send_dead_letter
-from shared.events import TOPIC_RAW, DeadLetter, Origin, RawArticle, utcnow
-from shared.identity import article_id, sha256_hex
-from shared.text import escape_surrogates
+from shared.events import TOPIC_RAW, Origin, RawArticle, utcnow
+from shared.identity import sha256_hex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,27 +49,10 @@ T = TypeVar("T")
 ACK_TIMEOUT_SECONDS: Final = 30.0
 # Waiting is sliced so a stop request is noticed quickly.
 _ACK_POLL_SECONDS: Final = 0.2
-_READ_CHUNK_BYTES: Final = 1024 * 1024
 
 # Attempts at one claimed file (process deaths included) before it is quarantined.
 MAX_ATTEMPTS: Final = 3
 _MAX_ERROR_CHARS: Final = 500
-
-# "failed": newsflow could not finish the file this time (it stays claimed; see MAX_ATTEMPTS).
-# A quarantined file is "rejected" with reason "quarantined".
-Status = Literal["published", "rejected", "retry", "failed"]
-
-
-@dataclass
-class Outcome:
-    """What happened to one file."""
-
-    relpath: str
-    status: Status
-    articles: int = 0
-    reason: str | None = None
-    duplicate: bool = False
-    bad_records: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,19 +63,6 @@ class _Claimed:
     source: str
     claim_key: str
     path: Path
-
-
-@dataclass(frozen=True)
-class _Rejecting:
-    """A file whose dead letter is on its way; once acknowledged it moves as ``finish`` says."""
-
-    relpath: str
-    source: str
-    claim_key: str
-    path: Path
-    letter: DeadLetter
-    future: FutureRecordMetadata
-    finish: dict[str, Any]
 
 
 @dataclass
@@ -114,7 +80,7 @@ class _InFlight:
     duplicate: bool = False
 
 
-class FileProcessor:
+class FileProcessor(Rejections):
     """Turns the files in a claim folder into published events and moved files."""
 
     def __init__(
@@ -205,11 +171,11 @@ class FileProcessor:
             except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _internal_error logs it
                 internal = self._internal_error(item.source, exc)
                 outcomes.append(self._reject_guarded(item.relpath, item.path, item.claim_key, internal))
-        rejecting: list[_Rejecting] = []
+        rejecting: list[Rejecting] = []
         for claimed, refusal in refused:
             send = partial(self._send_rejection, claimed.relpath, claimed.path, claimed.claim_key, refusal)
             sent = self._guarded(claimed.relpath, claimed.claim_key, send)
-            if isinstance(sent, _Rejecting):
+            if isinstance(sent, Rejecting):
                 rejecting.append(sent)
             else:
                 outcomes.append(sent)
@@ -231,7 +197,7 @@ class FileProcessor:
     def _prepare(self, claimed: _Claimed, batch_hashes: set[str]) -> _InFlight:
         """Read and parse one claimed file into its events (nothing is sent yet)."""
         relpath, source = claimed.relpath, claimed.source
-        data = self._read(relpath, claimed.path)
+        data = read_claimed(relpath, claimed.path, self.inbox, self.settings)
         sha256 = sha256_hex(data)
         metrics.BYTES_READ.inc(len(data))
         try:
@@ -242,7 +208,7 @@ class FileProcessor:
             log.exception("parser failed", extra={"source_file": source})
             raise Rejection(
                 "parse_failed",
-                f"newsflow could not parse this file ({type(exc).__name__}: {_short(exc)}); it is kept here: "
+                f"newsflow could not parse this file ({type(exc).__name__}: {short_error(exc)}); it is kept here: "
                 "please report it with this file.",
             ) from exc
         events = raw_articles(
@@ -272,62 +238,6 @@ class FileProcessor:
                     "NEWSFLOW_KAFKA_MAX_MESSAGE_BYTES.",
                 ) from exc
             item.futures.append(future)
-
-    def _read(self, relpath: str, path: Path) -> bytes:
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            raise self._symlink_rejection(relpath, path)
-        if not stat.S_ISREG(info.st_mode):
-            raise Rejection(
-                "not_a_regular_file",
-                "This is not a regular file (a pipe, socket or device); drop a regular file instead.",
-            )
-        if info.st_nlink > 1 and not self.settings.allow_hard_links:
-            # Another name of the same file may sit anywhere on this filesystem, where the person who
-            # dropped the link may not even be allowed to read it: a link must not publish it.
-            raise Rejection(
-                "hard_link",
-                f"This file has {info.st_nlink} names (hard links): it is also stored elsewhere, and newsflow "
-                "only publishes files given to it. Copy the file into the inbox instead of linking it, or set "
-                "NEWSFLOW_ALLOW_HARD_LINKS=true if your tools link files in on purpose.",
-            )
-        if info.st_size > self.settings.max_file_bytes:
-            # Checked before reading, so a huge file never lands in memory.
-            raise Rejection(
-                "too_large",
-                f"The file has {info.st_size:,} bytes, over the {self.settings.max_file_bytes:,}-byte limit "
-                "(NEWSFLOW_MAX_FILE_BYTES); split it or raise the limit.",
-            )
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except PermissionError as exc:
-            raise Rejection(
-                "unreadable",
-                f"newsflow may not read this file ({exc.strerror}); give the user it runs as read access and "
-                "drop it again.",
-            ) from exc
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(self.settings.max_file_bytes + 1)
-        if len(data) > self.settings.max_file_bytes:
-            raise Rejection("too_large", "The file grew past the size limit while being read; split it.")
-        return data
-
-    def _symlink_rejection(self, relpath: str, path: Path) -> Rejection:
-        raw_link = os.readlink(path)
-        link = display_name(raw_link)  # for the message: a target's bytes need not be UTF-8 either
-        # Resolve the link as it was in the inbox (relative links are relative to its folder there).
-        target = ((self.inbox / relpath).parent / raw_link).resolve(strict=False)
-        inbox = self.inbox.resolve()
-        if target != inbox and inbox not in target.parents:
-            return Rejection(
-                "symlink_outside_inbox",
-                f"This is a symbolic link to {link}, outside the inbox; newsflow never follows links out of "
-                "the inbox. Copy the file itself into the inbox.",
-            )
-        return Rejection(
-            "symlink",
-            f"This is a symbolic link (to {link}); newsflow reads files, not links. Copy the file itself in.",
-        )
 
     # --- acknowledgements and moving -----------------------------------------------------------
     def _finish(self, item: _InFlight) -> Outcome:
@@ -435,198 +345,8 @@ class FileProcessor:
         self.ledger.release(claim_key)
         return Outcome(relpath, "published", int(finish["record"]["articles"]))
 
-    def _dead_letter_record(self, item: _InFlight, error: RecordError) -> None:
-        publish_dead_letter(
-            self.producer,
-            DeadLetter(
-                stage="ingest",
-                reason=error.reason,
-                message=escape_surrogates(error.message),
-                source_file=item.source,
-                line=error.line,
-                sha256=item.sha256,
-                article_id=article_id(item.source, item.sha256, error.part),
-                payload=escape_surrogates(error.payload) if error.payload else None,
-            ),
-        )
-        metrics.RECORDS_REJECTED.labels(error.reason).inc()
-
-    def _record_report(self, item: _InFlight) -> dict[str, Any]:
-        return {
-            "file": item.source,
-            "status": "partially_ingested",
-            "stage": "ingest",
-            "message": f"{len(item.events)} records were published; the {len(item.parsed.errors)} listed here "
-            "were not. Fix them and drop them again in a new file.",
-            "time": utcnow().isoformat(),
-            "sha256": item.sha256,
-            "records": [
-                {"part": e.part, "line": e.line, "reason": e.reason, "message": e.message, "payload": e.payload}
-                for e in item.parsed.errors
-            ],
-        }
-
-    # --- rejections, quarantine and retries -----------------------------------------------------
-    def _reject_guarded(self, relpath: str, path: Path, claim_key: str, rejection: Rejection) -> Outcome:
-        return self._guarded(relpath, claim_key, partial(self._reject, relpath, path, claim_key, rejection))
-
-    def _guarded(self, relpath: str, claim_key: str, action: Callable[[], T]) -> T | Outcome:
-        """``action()``, or a "retry" or "failed" outcome when even that raises (the file stays claimed)."""
-        try:
-            return action()
-        except KafkaError as exc:
-            return self._retry(relpath, claim_key, exc)
-        except Exception as exc:  # noqa: BLE001 - the per-file failure boundary; _failed logs it
-            return self._failed(relpath, claim_key, exc)
-
-    def _reject(self, relpath: str, path: Path, claim_key: str, rejection: Rejection, **where: Any) -> Outcome:
-        """Dead-letter the file, then move it to rejected/ (or ``folder=``) beside a reason file."""
-        return self._finish_rejection(self._send_rejection(relpath, path, claim_key, rejection, **where))
-
-    def _send_rejection(
-        self,
-        relpath: str,
-        path: Path,
-        claim_key: str,
-        rejection: Rejection,
-        *,
-        folder: Path | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> _Rejecting:
-        """Send the file's dead letter (not waiting for the broker) and describe where the file goes."""
-        source = display_name(relpath)
-        sha256, size = _identify(path)
-        # Whatever a message quotes (a link's target, an error's text) goes into JSON: valid Unicode only.
-        message = escape_surrogates(rejection.message)
-        letter = DeadLetter(stage="ingest", reason=rejection.reason, message=message, source_file=source, sha256=sha256)
-        reason_record: dict[str, Any] = {
-            "file": source,
-            "reason": rejection.reason,
-            "message": message,
-            "stage": "ingest",
-            "time": utcnow().isoformat(),
-            "sha256": sha256,
-            "size_bytes": size,
-            **(details or {}),
-        }
-        finish = {
-            "kind": "rejected",
-            "folder": str(folder or self.settings.rejected_dir),
-            "reason_record": reason_record,
-        }
-        future = send_dead_letter(self.producer, letter)
-        return _Rejecting(relpath, source, claim_key, path, letter, future, finish)
-
-    def _finish_rejection(self, rejecting: _Rejecting) -> Outcome:
-        """Once the broker acknowledged the dead letter: remember that, then move the file with its reason."""
-        # A KafkaError here leaves the file claimed until its dead letter lands.
-        self._wait_ack(rejecting.future)
-        dead_letter_acknowledged(rejecting.letter)
-        self.ledger.acknowledge(rejecting.claim_key, rejecting.source, rejecting.finish)
-        self._move_rejected(rejecting.relpath, rejecting.path, rejecting.claim_key, rejecting.finish)
-        reason, message = rejecting.letter.reason, rejecting.letter.message
-        log.warning(
-            "file quarantined" if reason == "quarantined" else "file rejected",
-            extra={"source_file": rejecting.source, "reason": reason, "detail": message},
-        )
-        return Outcome(rejecting.relpath, "rejected", reason=reason)
-
-    def _move_rejected(self, relpath: str, path: Path, claim_key: str, finish: dict[str, Any]) -> None:
-        reason_record = finish["reason_record"]
-        # The reason file is written before the claim is let go: no file ends up rejected without one.
-        target = move_to(
-            path,
-            Path(finish["folder"]),
-            stored_relpath(relpath),
-            describe=lambda stored: write_reason_file(stored, {**reason_record, "stored_name": stored.name}),
-        )
-        self.claims.forget(relpath)
-        self.ledger.release(claim_key)
-        metrics.FILES_REJECTED.labels(str(reason_record["reason"])).inc()
-        if target.name != Path(relpath).name:
-            log.info(
-                "stored under another name",
-                extra={"source_file": display_name(relpath), "stored_name": target.name, "folder": str(target.parent)},
-            )
-
-    def _quarantine(self, relpath: str, path: Path, claim_key: str, state: ClaimState) -> Outcome:
-        """Set aside a file newsflow failed on ``MAX_ATTEMPTS`` times; ``/health`` says so while it is there."""
-        last = state.last_error or "the process stopped while handling it"
-        published = (state.acknowledged or {}).get("kind") == "published"
-        done = " Its articles were published; only archiving it failed." if published else ""
-        rejection = Rejection(
-            "quarantined",
-            f"newsflow failed on this file {state.attempts} times in a row (last: {last}).{done} It is set aside "
-            "so that other files go on; please report it with this file. To try it again, move it back into the "
-            "inbox; to drop it, delete it and this reason file.",
-        )
-        details = {"attempts": state.attempts, "last_error": state.last_error, "published": published}
-        folder = self.settings.quarantine_dir
-        set_aside = partial(self._reject, relpath, path, claim_key, rejection, folder=folder, details=details)
-        outcome = self._guarded(relpath, claim_key, set_aside)
-        if outcome.status == "failed":
-            # Not even set aside: leave it where it is, and stop trying in this process.
-            self.stuck.add(claim_key)
-            log.error("file could not be quarantined; left claimed", extra={"source_file": display_name(relpath)})
-        return outcome
-
-    def _internal_error(self, source: str, exc: Exception) -> Rejection:
-        log.error(
-            "unexpected error on one file; rejecting it and going on",
-            extra={"source_file": source, "error": f"{type(exc).__name__}: {_short(exc)}"},
-            exc_info=exc,
-        )
-        return Rejection(
-            "internal_error",
-            f"newsflow failed on this file ({type(exc).__name__}: {_short(exc)}). This is a fault of newsflow, "
-            "not necessarily of the file: please report it with this file, which is kept here. Other files "
-            "are not affected.",
-        )
-
-    def _failed(self, relpath: str, claim_key: str, exc: Exception) -> Outcome:
-        error = f"{type(exc).__name__}: {_short(exc)}"
-        log.error(
-            "could not finish a file; it stays claimed and is tried again",
-            extra={"source_file": display_name(relpath), "error": error},
-            exc_info=exc,
-        )
-        try:
-            self.ledger.note_error(claim_key, error)
-        except Exception:  # the ledger itself failing must not end the batch
-            log.exception("ledger unavailable")
-        return Outcome(relpath, "failed", reason="internal_error")
-
-    def _retry(self, relpath: str, claim_key: str, exc: Exception) -> Outcome:
-        metrics.PUBLISH_RETRIES.inc()
-        self.ledger.undo_attempt(claim_key)  # the broker's trouble, not the file's
-        log.warning(
-            "broker did not acknowledge; will retry", extra={"source_file": display_name(relpath), "error": str(exc)}
-        )
-        return Outcome(relpath, "retry")
-
 
 def _claim_key(path: Path, source: str) -> str:
     """The identity of one claimed file: its inode (kept by renames and adoption) and its name."""
     info = path.lstat()
     return f"{info.st_dev}:{info.st_ino}:{source}"
-
-
-def _short(exc: BaseException) -> str:
-    """An exception's text, shortened and valid Unicode (it goes into JSON and logs)."""
-    text = escape_surrogates(str(exc))
-    return text if len(text) <= _MAX_ERROR_CHARS else text[:_MAX_ERROR_CHARS] + "…"
-
-
-def _identify(path: Path) -> tuple[str | None, int | None]:
-    """sha256 and size of a regular file, for its reason file (None for links and devices)."""
-    try:
-        info = path.lstat()
-        if not stat.S_ISREG(info.st_mode):
-            return None, None
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(_READ_CHUNK_BYTES):
-                digest.update(chunk)
-        return digest.hexdigest(), info.st_size
-    except OSError:
-        return None, None

@@ -3,7 +3,7 @@
 Quoted lexemes (a quote inside one doubled, maybe followed by ``:*`` or weights), the operators
 ``! & | <-> <N>`` and parentheses. The read API reads a search's parsed query twice: for the
 words to highlight (``snippets``) and for the share of the archive it should match
-(``db.queries.search_estimate``).
+(``db.listing.search_estimate``).
 """
 
 from __future__ import annotations

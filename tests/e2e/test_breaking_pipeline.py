@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.harness.live import read_events
+from bench.harness.pipeline import Pipeline, wait_until
 from tests.conftest import SEEDS_DIR
-from tests.faults.support import Pipeline, wait_until
-from tests.store.live import read_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.support import Pipeline
+from bench.harness.pipeline import Pipeline
 
 PipelineFactory = Callable[..., Pipeline]
 

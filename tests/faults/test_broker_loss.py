@@ -14,9 +14,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.faults.conftest import PipelineFactory
-from tests.faults.support import (
+from bench.harness.pipeline import (
     assert_stored_exactly_once,
     dead_letters,
     drop,
@@ -24,6 +22,8 @@ from tests.faults.support import (
     stored_count,
     wait_until,
 )
+from tests.conftest import REPO_ROOT
+from tests.faults.conftest import PipelineFactory
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import pytest
 
+from bench.harness.pipeline import (
+    assert_stored_exactly_once,
+    dead_letters,
+    drop,
+    make_articles,
+    stored_count,
+    wait_until,
+)
 from tests.faults.conftest import PipelineFactory
-from tests.faults.support import assert_stored_exactly_once, dead_letters, drop, make_articles, stored_count, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

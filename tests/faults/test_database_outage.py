@@ -19,10 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from services.embedded import EmbeddedPostgres, start_postgres
-from tests.conftest import REPO_ROOT
-from tests.faults.conftest import PipelineFactory
-from tests.faults.support import (
+from bench.harness.pipeline import (
     HTTP_TIMEOUT_SECONDS,
     assert_stored_exactly_once,
     dead_letters,
@@ -31,6 +28,9 @@ from tests.faults.support import (
     stored_count,
     wait_until,
 )
+from services.embedded import EmbeddedPostgres, start_postgres
+from tests.conftest import REPO_ROOT
+from tests.faults.conftest import PipelineFactory
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

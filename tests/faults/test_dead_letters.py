@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from bench.harness.pipeline import FLOW_TIMEOUT_SECONDS, dead_letters, make_articles, stored_articles, wait_until
 from shared.events import TOPIC_DLQ, TOPIC_ENRICHED, TOPIC_RAW, DeadLetter, EnrichedArticle, RawArticle
 from shared.identity import article_id, sha256_hex
 from tests.faults.conftest import PipelineFactory
-from tests.faults.support import FLOW_TIMEOUT_SECONDS, dead_letters, make_articles, stored_articles, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.harness.load import FD_LEAK_MARGIN, names_of, run_load, summary_lines
+from bench.harness.pipeline import assert_stored_exactly_once, dead_letters
+from bench.harness.resources import MIB
 from tests.faults.conftest import PipelineFactory
-from tests.faults.load import FD_LEAK_MARGIN, names_of, run_load, summary_lines
-from tests.faults.resources import MIB
-from tests.faults.support import assert_stored_exactly_once, dead_letters
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -21,9 +21,9 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from bench.harness.pipeline import HTTP_TIMEOUT_SECONDS, Pipeline, miscounted_entities, wait_until
 from bench.hostile import LAST_PARAGRAPH_WORD, drop_hostile, long_transcript, rename_in
 from shared.events import TOPIC_RAW
-from tests.faults.support import HTTP_TIMEOUT_SECONDS, Pipeline, miscounted_entities, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

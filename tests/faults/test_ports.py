@@ -21,12 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.harness.pipeline import Pipeline, drop, make_articles, wait_until
 from services.embedded import free_port
 from services.supervisor import Supervisor
 from shared.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.faults.conftest import PipelineFactory
-from tests.faults.support import Pipeline, drop, make_articles, wait_until
 
 pytestmark = pytest.mark.faults
 

@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import PipelineFactory
-from tests.faults.support import (
+from bench.harness.pipeline import (
     RESTART_TIMEOUT_SECONDS,
     ArticleFile,
     assert_stored_exactly_once,
@@ -23,6 +22,7 @@ from tests.faults.support import (
     stored_count,
     wait_until,
 )
+from tests.faults.conftest import PipelineFactory
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.harness.pipeline import wait_until
 from services.embedded import free_port
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
@@ -24,7 +25,6 @@ from services.store.api.app import create_app
 from shared.config import Settings
 from shared.events import TOPIC_RAW, RawArticle
 from shared.kafka import ensure_topics
-from tests.faults.support import wait_until
 from tests.ingest.support import read_topic
 
 pytestmark = pytest.mark.faults

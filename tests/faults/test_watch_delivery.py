@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.harness.pipeline import make_articles
+from bench.harness.watch_run import run_watches
 from tests.faults.conftest import PipelineFactory
-from tests.faults.support import make_articles
-from tests.faults.watch_run import run_watches
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -16,8 +16,6 @@ from sqlalchemy import Engine, text
 
 from services.store.api.app import create_app
 from services.store.consumer import make_article_handler
-from services.store.db.queries import articles as article_queries
-from services.store.db.queries.search_estimate import LexemeStatistics
 from services.store.db.session import make_writer_engine
 from shared.config import Settings
 from shared.consumer import Delivery
@@ -54,13 +52,6 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             order = f"{columns[0]}, {columns[1]}::text"
             result[table] = [tuple(row) for row in conn.execute(text(f"SELECT {listed} FROM {table} ORDER BY {order}"))]
     return result
-
-
-@pytest.fixture(autouse=True)
-def fresh_lexeme_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test reads its own database's lexeme statistics: the listing caches them for minutes per
-    process (an API serves one database), and these tests use many."""
-    monkeypatch.setattr(article_queries, "LEXEMES", LexemeStatistics())
 
 
 @pytest.fixture

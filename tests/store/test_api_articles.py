@@ -6,8 +6,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from services.store.db.queries import articles as article_queries
+from services.store.api.app import create_app
+from services.store.api.schemas import ArticleItem, ArticlePage
+from services.store.consumer import make_article_handler
+from services.store.db.listing import ListingTuning
+from services.store.db.listing.sql import ITEM_HEAD_FIELDS
+from shared.config import Settings
+from tests.store.conftest import deliveries
 from tests.store.seed_events import REPRINT_FILE, by_prefix, seed_events
 
 SEEDS = by_prefix(seed_events())
@@ -130,6 +137,7 @@ def test_duplicates_fold_into_their_original(client: TestClient) -> None:
         ("ingested_at", lambda i: i["ingested_at"]),
         ("-published_at", lambda i: i["published_at"] or ""),
         ("published_at", lambda i: i["published_at"] or "9999"),
+        ("-source", lambda i: (i["source"] or "").lower()),
     ],
 )
 def test_sorts(client: TestClient, sort: str, key: Any) -> None:
@@ -139,7 +147,8 @@ def test_sorts(client: TestClient, sort: str, key: Any) -> None:
     if sort == "-published_at":
         expected = sorted([v for v in values if v], reverse=True) + [v for v in values if not v]
     assert values == expected
-    assert items[-1]["published_at"] is None or sort.endswith("ingested_at"), "undated articles sort last"
+    if sort.endswith("published_at"):
+        assert items[-1]["published_at"] is None, "undated articles sort last"
 
 
 def test_relevance_ranks_title_matches_first(client: TestClient) -> None:
@@ -148,7 +157,7 @@ def test_relevance_ranks_title_matches_first(client: TestClient) -> None:
     assert items[0]["id"] in _ids("001 003"), "seeds whose title names Imran Khan's release rank first"
 
 
-@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at"])
+@pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at", "-source"])
 def test_cursor_pages_cover_everything_once(client: TestClient, sort: str) -> None:
     everything = [i["id"] for i in _list(client, sort=sort, include_duplicates="true")]
     paged: list[str] = []
@@ -250,11 +259,10 @@ def test_unknown_article_is_404(client: TestClient) -> None:
     assert "no-such-article" in response.json()["detail"]
 
 
-def test_relevance_ranks_the_newest_matches_only(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """sort=relevance ranks a window of the newest RELEVANCE_WINDOW matches; its pages cover it once."""
-    monkeypatch.setattr(article_queries, "RELEVANCE_WINDOW", 3)
-    article_queries._listing_sql.cache_clear()
-    try:
+def test_relevance_ranks_the_newest_matches_only(seeded_database_url: str) -> None:
+    """sort=relevance ranks a window of the newest relevance_window matches; its pages cover it once."""
+    tuning = ListingTuning(relevance_window=3)
+    with TestClient(create_app(Settings(database_url=seeded_database_url), listing_tuning=tuning)) as client:
         newest_three = [i["id"] for i in _list(client, q="Imran Khan")][:3]  # default sort: newest first
         ranked = _list(client, q="Imran Khan", sort="relevance")
         assert sorted(i["id"] for i in ranked) == sorted(newest_three)
@@ -268,5 +276,46 @@ def test_relevance_ranks_the_newest_matches_only(client: TestClient, monkeypatch
             if cursor is None:
                 break
         assert paged == [i["id"] for i in ranked]
-    finally:
-        article_queries._listing_sql.cache_clear()
+
+
+def test_the_sqls_item_fields_are_the_response_models() -> None:
+    """Postgres renders ArticleItem's first fields, the route adds the rest: together, the model's, in order."""
+    spliced = ["snippet", "reprint_count", "entities"]
+    assert [*ITEM_HEAD_FIELDS, *spliced] == list(ArticleItem.model_fields)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"include_duplicates": "true", "sort": "published_at"},
+        {"q": "Imran Khan", "sort": "relevance", "limit": "2"},
+        {"q": "Pakistan", "sort": "-published_at"},
+        {"entity": "Imran Khan", "sort": "ingested_at"},
+        {"dated": "false"},
+    ],
+)
+def test_every_page_postgres_renders_is_the_response_models_json(client: TestClient, params: dict[str, str]) -> None:
+    """The page text (spliced from Postgres's JSON) reads as an ArticlePage and prints back byte for byte."""
+    response = client.get("/articles", params=params)
+    assert response.status_code == 200, response.text
+    page = ArticlePage.model_validate_json(response.text)
+    assert page.model_dump_json() == response.text
+
+
+def test_format_lists_the_articles_read_as_each_format_given(writer: Engine, store_database_url: str) -> None:
+    """`format` keeps the articles whose file was read as one of the formats given; a bad one is a 422 naming it."""
+    seeds = seed_events()
+    page = seeds[0].model_copy(update={"article": seeds[0].article.model_copy(update={"content_type": "html"})})
+    make_article_handler(writer)(deliveries([page, *seeds[1:]]))
+    with TestClient(create_app(Settings(database_url=store_database_url))) as client:
+        every = {i["id"] for i in _list(client, include_duplicates="true")}
+        html = {i["id"] for i in _list(client, format="html", include_duplicates="true")}
+        text = {i["id"] for i in _list(client, format="text", include_duplicates="true")}
+        assert html == {page.article.article_id}
+        assert text == every - html
+        both = {i["id"] for i in _list(client, format=["html", "text"], include_duplicates="true")}
+        assert both == every
+        assert {i["id"] for i in _list(client, format="html", q="Imran Khan")} <= html
+        bad = client.get("/articles", params={"format": "pdf"})
+        assert bad.status_code == 422 and "format" in bad.json()["message"]

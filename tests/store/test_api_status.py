@@ -106,8 +106,8 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     params = {p["name"] for p in spec["paths"]["/articles"]["get"]["parameters"]}
     assert params == {
-        "q", "entity", "type", "source", "story", "since", "until", "dated", "include_duplicates", "sort", "limit",
-        "cursor",
+        "q", "entity", "type", "source", "story", "since", "until", "dated", "include_duplicates", "format", "sort",
+        "limit", "cursor",
     }  # fmt: skip
     assert "404" in spec["paths"]["/articles/{article_id}"]["get"]["responses"]
     assert "/metrics" not in spec["paths"]

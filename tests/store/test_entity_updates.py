@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, text
 
+from bench.harness.pipeline import miscounted_entities
 from services.store.consumer import make_article_handler
 from shared.events import EntityRef
 from shared.identity import entity_id
-from tests.faults.support import miscounted_entities
 from tests.store.conftest import deliveries, snapshot
 from tests.store.seed_events import by_prefix, seed_events
 

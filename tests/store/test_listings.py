@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -27,16 +27,11 @@ from sqlalchemy import Engine, text
 from services.store.api.app import create_app
 from services.store.api.schemas import ArticleItem
 from services.store.consumer import make_article_handler
+from services.store.db.listing import ArticleFilters, ArticleRow, ArticleSort, Listing, ListingStatistics, ListingTuning
+from services.store.db.listing.planner import ListingRequest, Stage, Statement, driving_group
+from services.store.db.listing.shape import ListingShape
 from services.store.db.models import TEXT_SEARCH_CONFIG
-from services.store.db.queries import articles as article_queries
-from services.store.db.queries.articles import (
-    ArticleFilters,
-    ArticleSort,
-    _driving_group,
-    list_articles,
-    resolve_entities_counted,
-)
-from services.store.db.queries.ingest_window import IngestHistogram
+from services.store.db.queries.entities import resolve_entities_counted
 from services.store.db.reader import AsyncConnection, ReadPool
 from services.store.db.session import make_writer_engine
 from services.store.snippets import opening
@@ -194,6 +189,47 @@ def test_timestamps_read_as_the_models_print_them(writer: Engine, store_database
             assert item["ingested_at"] == client.get(f"/articles/{item['id']}").json()["ingested_at"]
 
 
+@dataclass
+class _Ran:
+    """One listing statement as it ran: its plan, the request it served, the ids it returned."""
+
+    statement: Statement
+    request: ListingRequest
+    ids: list[str]
+    examined: int | None
+
+    @property
+    def shape(self) -> ListingShape:
+        return self.statement.shape
+
+    @property
+    def plan(self) -> str:
+        return self.statement.shape.search_plan
+
+    @property
+    def walk(self) -> int:
+        return self.statement.walk
+
+    @property
+    def after_id(self) -> str | None:
+        return self.request.after[1] if self.request.after else None
+
+
+class _Traced(Listing):
+    """The listing executor with given tuning and statistics, recording each statement it runs."""
+
+    def __init__(self, tuning: ListingTuning | None = None, statistics: ListingStatistics | None = None) -> None:
+        super().__init__(tuning, statistics if statistics is not None else ListingStatistics())
+        self.ran: list[_Ran] = []
+
+    async def page(self, conn: AsyncConnection, filters: ArticleFilters, **asked: Any) -> list[ArticleRow]:
+        return await super().page(conn, filters, observe=self._record, **asked)
+
+    def _record(self, request: ListingRequest, statement: Statement, rows: Sequence[ArticleRow]) -> None:
+        examined = rows[0].examined if rows else None
+        self.ran.append(_Ran(statement, request, [row.article_id for row in rows], examined))
+
+
 def _on_read_pool(database_url: str, work: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
     """``work`` on a connection of the API's own read pool, as the listing route runs it."""
 
@@ -211,22 +247,24 @@ def _on_read_pool(database_url: str, work: Callable[[AsyncConnection], Awaitable
 def test_rare_entities_fetched_by_id_list_the_same_page(seeded_database_url: str, entity_names: list[str]) -> None:
     """The listing driven by a rare entity's article ids returns what the index walk returns."""
 
+    listing = _Traced()
+
     async def compare(conn: AsyncConnection) -> None:
         groups, counts, _ = await resolve_entities_counted(conn, entity_names, None)
         walked = ArticleFilters(entity_ids=groups)
         by_id = ArticleFilters(entity_ids=groups, entity_counts=counts, archive_estimate=1e9)
-        assert _driving_group(by_id, 21) is not None and _driving_group(walked, 21) is None
+        assert driving_group(by_id, 21) is not None and driving_group(walked, 21) is None
         for sort in ("-ingested_at", "published_at"):
-            first = await list_articles(conn, walked, sort=sort, limit=3)
+            first = await listing.page(conn, walked, sort=sort, limit=3)
             assert first, "the seeds mention these entities"
-            assert [r.article_id for r in await list_articles(conn, by_id, sort=sort, limit=3)] == [
+            assert [r.article_id for r in await listing.page(conn, by_id, sort=sort, limit=3)] == [
                 r.article_id for r in first
             ]
             key = first[-1].sort_key  # as the route puts it in a cursor: undated sorts last, as infinity
             after_key = key if sort == "-ingested_at" else (key.isoformat() if key is not None else "infinity")
             after = (after_key, first[-1].article_id)
-            assert [r.article_id for r in await list_articles(conn, by_id, sort=sort, limit=100, after=after)] == [
-                r.article_id for r in await list_articles(conn, walked, sort=sort, limit=100, after=after)
+            assert [r.article_id for r in await listing.page(conn, by_id, sort=sort, limit=100, after=after)] == [
+                r.article_id for r in await listing.page(conn, walked, sort=sort, limit=100, after=after)
             ]
 
     _on_read_pool(seeded_database_url, compare)
@@ -235,18 +273,18 @@ def test_rare_entities_fetched_by_id_list_the_same_page(seeded_database_url: str
 @pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at", "-published_at", "published_at"])
 @pytest.mark.parametrize("walk_rows", [1, 3, 100])
 def test_date_sorted_search_lists_the_same_pages_walked_or_from_the_index(
-    seeded_database_url: str, monkeypatch: pytest.MonkeyPatch, sort: ArticleSort, walk_rows: int
+    seeded_database_url: str, sort: ArticleSort, walk_rows: int
 ) -> None:
     """Whether the bounded walk filled the page or the GIN index did, the pages are the same."""
-    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
+    listing = _Traced(ListingTuning(search_walk_rows=walk_rows))
     filters = ArticleFilters(q="Imran Khan", include_duplicates=True)
 
     async def page_through(conn: AsyncConnection) -> tuple[list[str], list[str]]:
-        everything = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+        everything = [row.article_id for row in await listing.page(conn, filters, sort=sort, limit=100)]
         paged: list[str] = []
         after = None
         while True:
-            rows = await list_articles(conn, filters, sort=sort, limit=3, after=after)  # the route asks for limit + 1
+            rows = await listing.page(conn, filters, sort=sort, limit=3, after=after)  # the route asks for limit + 1
             paged += [row.article_id for row in rows[:2]]
             if len(rows) < 3:
                 break
@@ -342,6 +380,7 @@ def _reference_ids(
         "published_at": "coalesce(a.published_at, 'infinity'::date)",
         "-ingested_at": "a.ingested_at",
         "-published_at": "coalesce(a.published_at, '-infinity'::date)",
+        "-source": "coalesce(lower(a.source), '')",
     }[sort]
     query = f"""
         SELECT a.article_id FROM articles a
@@ -370,12 +409,14 @@ async def _route_filters(
     )
 
 
-async def _paged_ids(conn: AsyncConnection, filters: ArticleFilters, sort: ArticleSort, page_size: int) -> list[str]:
+async def _paged_ids(
+    listing: Listing, conn: AsyncConnection, filters: ArticleFilters, sort: ArticleSort, page_size: int
+) -> list[str]:
     """Every id, page by page, as the route pages: limit + 1 rows asked, the page's last row the cursor."""
     ids: list[str] = []
     after: tuple[Any, str] | None = None
     for _ in range(100):
-        rows = await list_articles(conn, filters, sort=sort, limit=page_size + 1, after=after)
+        rows = await listing.page(conn, filters, sort=sort, limit=page_size + 1, after=after)
         assert len(rows) <= page_size + 1
         ids += [row.article_id for row in rows[:page_size]]
         if len(rows) <= page_size:
@@ -408,15 +449,16 @@ def test_entity_pages_off_the_links_equal_plain_sql(
     database_url: str = request.getfixturevalue(_ARCHIVES[archive])
     expected = _reference_ids(database_url, names, q=None, sort=sort, include_duplicates=include_duplicates)
     assert len(expected) >= 2, "the test data has articles for these names"
+    listing = _Traced()
 
     async def listed(conn: AsyncConnection) -> tuple[list[list[str]], list[str], list[str], list[str]]:
         filters = await _route_filters(conn, names, q=None, include_duplicates=include_duplicates)
-        whole = await list_articles(conn, filters, sort=sort, limit=100)
+        whole = await listing.page(conn, filters, sort=sort, limit=100)
         return (
             [list(ids) for ids in filters.entity_ids],
             [row.article_id for row in whole],
-            await _paged_ids(conn, filters, sort, 2),
-            await _paged_ids(conn, filters, sort, 1),
+            await _paged_ids(listing, conn, filters, sort, 2),
+            await _paged_ids(listing, conn, filters, sort, 1),
         )
 
     groups, whole, by_two, by_one = _on_read_pool(database_url, listed)
@@ -429,16 +471,23 @@ def test_entity_pages_off_the_links_equal_plain_sql(
 
 
 # Ways to make a date-sorted search answer from the short walk, a longer walk or the GIN bitmap:
-# (SEARCH_WALK_ROWS, what _longer_walk returns: "real" for the function itself, else a fixed answer).
-_PLAN_VARIANTS: list[tuple[int, int | str | None]] = [
+# (search_walk_rows, the longer walk the tuning gives: "real" the default tuning's, "never" none
+# (the index answers), "short" a walk of one article, "long" a walk past every article).
+_LONGER_WALK_TUNING: dict[str, dict[str, Any]] = {
+    "real": {},
+    "never": {"longest_walk": 0},
+    "short": {"walk_margin": 1e-9, "walk_us_per_article": 0.0},
+    "long": {"walk_margin": 1e6, "walk_us_per_article": 0.0, "longest_walk": 10**9},
+}
+_PLAN_VARIANTS: list[tuple[int, str]] = [
     (1, "real"),
     (2, "real"),
     (100, "real"),
-    (1, None),
-    (2, None),
-    (1, 2),
-    (2, 2),
-    (1, 1000),
+    (1, "never"),
+    (2, "never"),
+    (1, "short"),
+    (2, "short"),
+    (1, "long"),
 ]
 
 
@@ -457,13 +506,12 @@ _PLAN_VARIANTS: list[tuple[int, int | str | None]] = [
 )
 def test_search_lists_the_same_whichever_plan_answers(
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
     archive: str,
     names: list[str],
     q: str,
     sort: ArticleSort,
     walk_rows: int,
-    longer: int | str | None,
+    longer: str,
 ) -> None:
     """q alone or q with entities: the short walk, a longer walk or the GIN index give the same pages."""
     database_url: str = request.getfixturevalue(_ARCHIVES[archive])
@@ -477,86 +525,42 @@ def test_search_lists_the_same_whichever_plan_answers(
         result = {}
         for duplicates in (False, True):
             filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
-            whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+            whole = [row.article_id for row in await listing.page(conn, filters, sort=sort, limit=100)]
             result[duplicates] = (
                 whole,
-                await _paged_ids(conn, filters, sort, 2),
-                await _paged_ids(conn, filters, sort, 1),
+                await _paged_ids(listing, conn, filters, sort, 2),
+                await _paged_ids(listing, conn, filters, sort, 1),
             )
         return result
 
-    unpatched = _on_read_pool(database_url, listed)
+    listing = _Traced()
+    default = _on_read_pool(database_url, listed)
     for duplicates in (False, True):
-        assert unpatched[duplicates] == (expected[duplicates],) * 3, f"unpatched, include_duplicates={duplicates}"
+        assert default[duplicates] == (expected[duplicates],) * 3, f"default tuning, include_duplicates={duplicates}"
 
-    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
-    asked: list[tuple[int, int, int, float]] = []
-    if longer != "real":
-
-        def fixed_longer_walk(found: int, walked: int, limit: int, population: float) -> int | None:
-            asked.append((found, walked, limit, population))
-            assert not isinstance(longer, str)
-            return longer
-
-        monkeypatch.setattr(article_queries, "_longer_walk", fixed_longer_walk)
-    plans: list[tuple[str, int]] = []
-    run_rows = article_queries._rows
-
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        plans.append((shape.search_plan, params["walk"]))
-        return await run_rows(conn, shape, params, *rest)
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
-    patched = _on_read_pool(database_url, listed)
-    walks = {walk for plan, walk in plans if plan in ("walk", "links")}
+    listing = _Traced(ListingTuning(search_walk_rows=walk_rows, **_LONGER_WALK_TUNING[longer]))
+    tuned = _on_read_pool(database_url, listed)
+    walks = {ran.walk for ran in listing.ran if ran.plan in ("walk", "links")}
     # A name of two entity ids ("Jordan") walks the first links of both together.
-    assert walk_rows in walks, "the short walk ran with the patched length"
-    if asked and isinstance(longer, int):
-        assert longer in walks, "a longer walk of the length _longer_walk gave ran"
-    if asked and longer is None:
-        assert ("bitmap", walk_rows) in plans, "the index answered when _longer_walk said so"
+    assert walk_rows in walks, "the short walk ran with the tuned length"
+    longer_walks = [ran for ran in listing.ran if ran.statement.stage is Stage.LONGER_WALK]
+    if longer == "never":
+        assert not longer_walks
+    if longer == "short":
+        assert all(ran.walk == 1 for ran in longer_walks), "the tuning's longer walk ran"
+    if longer == "long":
+        assert all(ran.walk > 10**5 for ran in longer_walks), "the tuning's longer walk ran"
+    for position, ran in enumerate(listing.ran):
+        short = ran.statement.stage is Stage.WALK and len(ran.ids) < ran.request.limit
+        if short and longer == "never" and not ran.request.by_ingest_time:
+            following = listing.ran[position + 1]
+            assert (following.plan, following.walk) == ("bitmap", walk_rows), "the index answers"
     for duplicates in (False, True):
-        whole, by_two, by_one = patched[duplicates]
+        whole, by_two, by_one = tuned[duplicates]
         label = f"include_duplicates={duplicates}"
         assert whole == expected[duplicates], f"limit 100, {label}"
         assert by_two == expected[duplicates], f"pages of 2, {label}"
         assert by_one == expected[duplicates], f"pages of 1, {label}"
-
-
-def test_longer_walk_when_no_match_was_found_is_the_index() -> None:
-    assert article_queries._longer_walk(0, 300, 21, 1e9) is None
-
-
-def test_longer_walk_never_goes_past_the_longest_walk() -> None:
-    # 1 match in 300: a page of 101 needs ~30,300 articles walked (45,450 with the margin), though
-    # walking would still cost less than the index over a billion articles.
-    walked, limit, population = 300, 101, 1e9
-    share = 1 / walked
-    assert limit / share * article_queries.WALK_US_PER_ARTICLE < share * population * article_queries.INDEX_US_PER_MATCH
-    assert limit / share > article_queries.LONGEST_WALK
-    assert article_queries._longer_walk(1, walked, limit, population) is None
-
-
-def test_longer_walk_is_the_index_when_the_matches_are_few() -> None:
-    """Half of what was walked matched, but the population holds so few matches that taking them all
-    from the index costs less than walking far enough for a page; a larger population walks."""
-    found, walked, limit = 150, 300, 21
-    share = found / walked
-    walk_cost = limit / share * article_queries.WALK_MARGIN * article_queries.WALK_US_PER_ARTICLE
-    population = walk_cost / (share * article_queries.INDEX_US_PER_MATCH) / 2  # the index costs half the walk
-    assert article_queries._longer_walk(found, walked, limit, population) is None
-    assert article_queries._longer_walk(found, walked, limit, population * 4) is not None
-
-
-@pytest.mark.parametrize(
-    ("found", "walked", "limit", "population"),
-    [(30, 300, 21, 1e5), (3, 300, 101, 1e7), (300, 300, 101, 1e5), (1, 1, 3, 100.0)],
-)
-def test_longer_walk_when_walking_is_cheaper(found: int, walked: int, limit: int, population: float) -> None:
-    rows = article_queries._longer_walk(found, walked, limit, population)
-    assert rows is not None
-    assert rows >= limit * walked / found, "far enough to hold a page at the share the short walk saw"
-    assert rows <= article_queries.LONGEST_WALK
 
 
 # --- a search read within an ingest-time window (see ingest_window) ----------------------------------
@@ -566,7 +570,7 @@ def test_longer_walk_when_walking_is_cheaper(found: int, walked: int, limit: int
 # that holds a page is the page; one that holds fewer leaves it to the unrestricted index. Either
 # way the pages must be the plain-SQL reference's.
 class _FixedWindow:
-    """A stand-in for HISTOGRAM: no statistics read, the same edge whatever is asked."""
+    """A stand-in for the ingest-time histogram: no statistics read, the same edge whatever is asked."""
 
     def __init__(self) -> None:
         self.archive = 1000.0
@@ -588,24 +592,11 @@ def _ingest_times(database_url: str) -> dict[str, datetime]:
         return dict(conn.execute("SELECT article_id, ingested_at FROM articles").fetchall())
 
 
-@dataclass
-class _Statement:
-    """One listing statement as it ran: its plan, edge, limit and cursor, and the ids it returned."""
-
-    windowed: bool
-    plan: str
-    edge: datetime | None
-    limit: int
-    after_id: str | None
-    ids: list[str]
-
-
 @pytest.mark.parametrize("edge_at", ["beyond_every_article", "first_match", "third_match"])
 @pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
 @pytest.mark.parametrize(("names", "q"), [([], "summit"), (["Imran Khan"], "summit")], ids=["q", "q+entity"])
 def test_search_within_an_ingest_window_lists_the_same_pages(
     shared_name_database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     names: list[str],
     q: str,
     sort: ArticleSort,
@@ -628,33 +619,18 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
         edges[duplicates] = at[edge_at]
 
     window = _FixedWindow()
-    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", 1)
-    monkeypatch.setattr(article_queries, "HISTOGRAM", window)
     # The window is what is tested: no longer walk of the entity's links first (tested below).
-    monkeypatch.setattr(article_queries, "_longer_link_walk", lambda found, limit, count: None)
-    ran: list[_Statement] = []
-    run_rows = article_queries._rows
-
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        rows = await run_rows(conn, shape, params, *rest)
-        ran.append(
-            _Statement(
-                shape.windowed,
-                shape.search_plan,
-                params.get("window_edge"),
-                params["limit"],
-                params["after_id"],
-                [row.article_id for row in rows],
-            )
-        )
-        return rows
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
+    listing = _Traced(ListingTuning(search_walk_rows=1, longest_link_walk=0), ListingStatistics(histogram=window))
+    ran = listing.ran
 
     async def listed(conn: AsyncConnection, duplicates: bool) -> tuple[list[str], list[str], list[str]]:
         filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
-        whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
-        return whole, await _paged_ids(conn, filters, sort, 2), await _paged_ids(conn, filters, sort, 1)
+        whole = [row.article_id for row in await listing.page(conn, filters, sort=sort, limit=100)]
+        return (
+            whole,
+            await _paged_ids(listing, conn, filters, sort, 2),
+            await _paged_ids(listing, conn, filters, sort, 1),
+        )
 
     for duplicates in (False, True):
         label = f"include_duplicates={duplicates}"
@@ -673,20 +649,23 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
         cursors = {after for _, _, after in window.asked} - {None}
         assert cursors and cursors <= {times[article_id] for article_id in matches}, "cursors are matches' times"
 
-        windowed = [statement for statement in ran if statement.windowed]
+        windowed = [statement for statement in ran if statement.shape.windowed]
         assert windowed, f"the windowed plan ran, {label}"
         for position, statement in enumerate(ran):
-            if not statement.windowed:
+            if not statement.shape.windowed:
                 continue
-            assert statement.plan == "bitmap" and statement.edge == window.edge, label
+            assert statement.plan == "bitmap" and statement.statement.window_edge == window.edge, label
             # Exactly the matches past the cursor on the window's side of the edge (inclusive).
             rest = matches[matches.index(statement.after_id) + 1 :] if statement.after_id else matches
             inside = [m for m in rest if (times[m] >= window.edge if descending else times[m] <= window.edge)]
-            assert statement.ids == inside[: statement.limit], f"the window's rows, {label}"
-            if len(statement.ids) < statement.limit:
+            limit = statement.request.limit
+            assert statement.ids == inside[:limit], f"the window's rows, {label}"
+            if len(statement.ids) < limit:
                 following = ran[position + 1]
-                assert (following.windowed, following.plan) == (False, "bitmap"), "a short window: the whole index"
-        served = [statement for statement in windowed if len(statement.ids) >= statement.limit]
+                assert (following.shape.windowed, following.plan) == (False, "bitmap"), (
+                    "a short window: the whole index"
+                )
+        served = [statement for statement in windowed if len(statement.ids) >= statement.request.limit]
         if edge_at == "beyond_every_article":
             assert served, f"a window holding every match served pages, {label}"
         if edge_at == "first_match":
@@ -701,39 +680,48 @@ def test_search_within_an_ingest_window_lists_the_same_pages(
 _WALK_ROWS_UNDER_ESTIMATE = 10
 
 
+class _FixedShares(ListingStatistics):
+    """Statistics whose estimates are fixed (None: the real one), recording the words each was asked for."""
+
+    def __init__(self, *, matches: float | None = None, lexemes: float | None = None, **given: Any) -> None:
+        super().__init__(**given)
+        self.matches, self.lexeme_estimate = matches, lexemes
+        self.estimated: list[str] = []
+
+    async def matches_share(self, conn: AsyncConnection, shape: ListingShape, params: dict[str, Any]) -> float | None:
+        self.estimated.append(params["q"])
+        return self.matches if self.matches is not None else await super().matches_share(conn, shape, params)
+
+    async def lexeme_share(self, conn: AsyncConnection, q: str, *, originals_only: bool) -> float | None:
+        self.estimated.append(q)
+        if self.lexeme_estimate is not None:
+            return self.lexeme_estimate
+        return await super().lexeme_share(conn, q, originals_only=originals_only)
+
+
 @pytest.mark.parametrize("share", [1e-6, 0.2, 1.0], ids=["rare", "some", "every"])
 @pytest.mark.parametrize("edge_at", ["none", "beyond_every_article", "third_match"])
 @pytest.mark.parametrize("sort", ["-ingested_at", "ingested_at"])
 def test_estimated_search_walks_only_when_the_walk_should_fill_the_page(
-    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch, share: float, edge_at: str, sort: ArticleSort
+    shared_name_database_url: str, share: float, edge_at: str, sort: ArticleSort
 ) -> None:
     database_url, q = shared_name_database_url, "summit"
     descending = sort == "-ingested_at"
     times = _ingest_times(database_url)
     window = _FixedWindow()
-    monkeypatch.setattr(article_queries, "HISTOGRAM", window)
-    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
-    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", _WALK_ROWS_UNDER_ESTIMATE)
-    estimated: list[bool] = []
-
-    async def fixed_share(conn: AsyncConnection, shape: Any, params: dict[str, Any]) -> float:
-        estimated.append(shape.q)
-        return share
-
-    monkeypatch.setattr(article_queries, "_estimated_share", fixed_share)
-    ran: list[tuple[str, bool, int]] = []
-    run_rows = article_queries._rows
-
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        ran.append((shape.search_plan, shape.windowed, params["limit"]))
-        return await run_rows(conn, shape, params, *rest)
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
+    statistics = _FixedShares(histogram=window, matches=share)
+    tuning = ListingTuning(estimate_first_min_archive=0, search_walk_rows=_WALK_ROWS_UNDER_ESTIMATE)
+    listing = _Traced(tuning, statistics)
+    estimated = statistics.estimated
 
     async def listed(conn: AsyncConnection, duplicates: bool) -> tuple[list[str], list[str], list[str]]:
         filters = ArticleFilters(q=q, include_duplicates=duplicates)
-        whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
-        return whole, await _paged_ids(conn, filters, sort, 2), await _paged_ids(conn, filters, sort, 1)
+        whole = [row.article_id for row in await listing.page(conn, filters, sort=sort, limit=100)]
+        return (
+            whole,
+            await _paged_ids(listing, conn, filters, sort, 2),
+            await _paged_ids(listing, conn, filters, sort, 1),
+        )
 
     for duplicates in (False, True):
         label = f"include_duplicates={duplicates}"
@@ -741,14 +729,15 @@ def test_estimated_search_walks_only_when_the_walk_should_fill_the_page(
         assert len(matches) >= 3, "the test data has several pages of 2 matches"
         beyond = min(times.values()) - timedelta(days=1) if descending else max(times.values()) + timedelta(days=1)
         window.edge = {"none": None, "beyond_every_article": beyond, "third_match": times[matches[2]]}[edge_at]
-        ran.clear()
+        listing.ran.clear()
         estimated.clear()
         whole, by_two, by_one = _on_read_pool(database_url, partial(listed, duplicates=duplicates))
+        ran = [(statement.plan, statement.shape.windowed, statement.request.limit) for statement in listing.ran]
         assert whole == matches, f"limit 100, {label}"
         assert by_two == matches, f"pages of 2, {label}"
         assert by_one == matches, f"pages of 1, {label}"
 
-        assert estimated and all(estimated), f"every listing asked the estimate first, {label}"
+        assert estimated and set(estimated) == {q}, f"every listing asked the estimate first, {label}"
         for limit in {limit for _, _, limit in ran}:
             walked = ("walk", False, limit) in ran
             expected_matches_in_walk = share * _WALK_ROWS_UNDER_ESTIMATE
@@ -758,12 +747,12 @@ def test_estimated_search_walks_only_when_the_walk_should_fill_the_page(
                 assert all(plan == "bitmap" for plan, _, _ in answered), (answered, label)
                 if window.edge is not None:
                     assert ("bitmap", True, limit) in ran, f"a window, {label}"
-                    sized = limit * article_queries.WINDOW_PAGES / share
+                    sized = limit * tuning.window_pages / share
                     assert any(rows == pytest.approx(sized) for rows, _, _ in window.asked), "sized by the estimate"
 
 
 def test_estimate_first_sends_a_rare_word_past_the_walk(
-    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch
+    shared_name_database_url: str,
 ) -> None:
     """With the real estimate (after ANALYZE) and the archive floor lowered: a word in one article
     skips the walk, a word in most of them walks; both list what plain SQL lists."""
@@ -774,27 +763,17 @@ def test_estimate_first_sends_a_rare_word_past_the_walk(
             "WHERE ndoc = 1 AND word ~ '^[a-z]{5,}$' ORDER BY word LIMIT 1"
         ).fetchone() or (None,)
     assert rare is not None
-    monkeypatch.setattr(article_queries, "HISTOGRAM", IngestHistogram())  # this database's, not a cached one
-    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
-    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", 30)
+    listing = _Traced(ListingTuning(estimate_first_min_archive=0, search_walk_rows=30))
     plans: dict[str, list[str]] = {}
-    current: list[str] = []
-    run_rows = article_queries._rows
-
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        current.append(shape.search_plan)
-        return await run_rows(conn, shape, params, *rest)
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
 
     async def listed(conn: AsyncConnection) -> dict[str, list[str]]:
         found = {}
         for q in ("summit", rare):
-            current.clear()
+            listing.ran.clear()
             found[q] = [
-                r.article_id for r in await list_articles(conn, ArticleFilters(q=q), sort="-ingested_at", limit=3)
+                r.article_id for r in await listing.page(conn, ArticleFilters(q=q), sort="-ingested_at", limit=3)
             ]
-            plans[q] = list(current)
+            plans[q] = [ran.plan for ran in listing.ran]
         return found
 
     found = _on_read_pool(shared_name_database_url, listed)
@@ -813,38 +792,25 @@ def test_estimate_first_sends_a_rare_word_past_the_walk(
 # statement), over it the link walk does; either way the pages are the plain-SQL reference's.
 
 
-@dataclass
 class _KeyedPlans:
-    """The words' share _lexeme_share gives (fixed), the words it was asked for, and whether each
-    listing statement that ran was keyed."""
+    """A listing whose words' share from the lexeme statistics is fixed; the words it was asked for,
+    and whether each listing statement that ran was keyed."""
 
-    share: float = 1e-4
-    estimated: list[str] = field(default_factory=list)
-    keyed: list[bool] = field(default_factory=list)
+    def __init__(self, share: float = 1e-4, **tuning: Any) -> None:
+        self.statistics = _FixedShares(lexemes=share)
+        self.listing = _Traced(ListingTuning(**tuning), self.statistics)
+
+    @property
+    def estimated(self) -> list[str]:
+        return self.statistics.estimated
+
+    @property
+    def keyed(self) -> list[bool]:
+        return [ran.shape.keyed for ran in self.listing.ran]
 
     def clear(self) -> None:
         self.estimated.clear()
-        self.keyed.clear()
-
-
-@pytest.fixture
-def keyed_plans(monkeypatch: pytest.MonkeyPatch) -> _KeyedPlans:
-    plans = _KeyedPlans()
-    monkeypatch.setattr(article_queries, "HISTOGRAM", IngestHistogram())  # this database's, not a cached one
-
-    async def fixed_share(conn: AsyncConnection, words: str, *, originals_only: bool) -> float:
-        plans.estimated.append(words)
-        return plans.share
-
-    monkeypatch.setattr(article_queries, "_lexeme_share", fixed_share)
-    run_rows = article_queries._rows
-
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        plans.keyed.append(shape.keyed)
-        return await run_rows(conn, shape, params, *rest)
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
-    return plans
+        self.listing.ran.clear()
 
 
 @pytest.mark.parametrize("share", [1e-4, 0.5], ids=["rare_word", "common_word"])
@@ -861,8 +827,6 @@ def keyed_plans(monkeypatch: pytest.MonkeyPatch) -> _KeyedPlans:
 )
 def test_search_with_entities_lists_the_same_pages_keyed_or_walked(
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    keyed_plans: _KeyedPlans,
     archive: str,
     names: list[str],
     q: str,
@@ -870,15 +834,19 @@ def test_search_with_entities_lists_the_same_pages_keyed_or_walked(
     share: float,
 ) -> None:
     database_url: str = request.getfixturevalue(_ARCHIVES[archive])
-    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
-    keyed_plans.share = share
+    keyed_plans = _KeyedPlans(share, estimate_first_min_archive=0)
+    listing = keyed_plans.listing
 
     async def listed(conn: AsyncConnection, duplicates: bool) -> tuple[list[str], list[str], list[str]]:
         filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
-        whole = [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
-        return whole, await _paged_ids(conn, filters, sort, 2), await _paged_ids(conn, filters, sort, 1)
+        whole = [row.article_id for row in await listing.page(conn, filters, sort=sort, limit=100)]
+        return (
+            whole,
+            await _paged_ids(listing, conn, filters, sort, 2),
+            await _paged_ids(listing, conn, filters, sort, 1),
+        )
 
-    rare = share < article_queries.KEYED_SEARCH_MAX_SHARE
+    rare = share < listing.tuning.keyed_search_max_share
     for duplicates in (False, True):
         label = f"include_duplicates={duplicates}"
         expected = _reference_ids(database_url, names, q=q, sort=sort, include_duplicates=duplicates)
@@ -897,15 +865,17 @@ def test_search_with_entities_lists_the_same_pages_keyed_or_walked(
 
 
 def test_search_with_entities_is_keyed_only_when_nothing_else_filters(
-    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch, keyed_plans: _KeyedPlans
+    shared_name_database_url: str,
 ) -> None:
     """The lexeme statistics know nothing of sources or dates: with either, or in an archive under
     the floor, the links answer even for a rare word."""
+    keyed_plans = _KeyedPlans()
+    listing = keyed_plans.listing
 
     async def listed(conn: AsyncConnection, **extra: Any) -> list[str]:
         filters = await _route_filters(conn, ["Jordan"], q="summit", include_duplicates=False)
         filters = replace(filters, **extra)
-        return [row.article_id for row in await list_articles(conn, filters, sort="-ingested_at", limit=100)]
+        return [row.article_id for row in await listing.page(conn, filters, sort="-ingested_at", limit=100)]
 
     expected = _reference_ids(
         shared_name_database_url, ["Jordan"], q="summit", sort="-ingested_at", include_duplicates=False
@@ -914,8 +884,8 @@ def test_search_with_entities_is_keyed_only_when_nothing_else_filters(
     assert _on_read_pool(shared_name_database_url, listed) == expected
     assert keyed_plans.keyed and not any(keyed_plans.keyed) and not keyed_plans.estimated
 
-    monkeypatch.setattr(article_queries, "ESTIMATE_FIRST_MIN_ARCHIVE", 0)
-    keyed_plans.clear()
+    keyed_plans = _KeyedPlans(estimate_first_min_archive=0)
+    listing = keyed_plans.listing
     assert _on_read_pool(shared_name_database_url, listed) == expected
     assert keyed_plans.keyed and all(keyed_plans.keyed), "above the floor and filtered by nothing else: keyed"
 
@@ -949,15 +919,13 @@ def _relevance_reference(database_url: str, q: str, *, include_duplicates: bool)
         return [row[0] for row in conn.execute(query, {"q": q, "window": _RANKED_WINDOW}).fetchall()]
 
 
-async def _ranked_pages(conn: AsyncConnection, filters: ArticleFilters, page_size: int) -> list[str]:
+async def _ranked_pages(listing: Listing, conn: AsyncConnection, filters: ArticleFilters, page_size: int) -> list[str]:
     """Every id of a relevance listing, page by page, the window's floor carried as the cursor carries it."""
     ids: list[str] = []
     after: tuple[Any, str] | None = None
     floor: tuple[Any, str] | None = None
     for _ in range(100):
-        rows = await list_articles(
-            conn, filters, sort="relevance", limit=page_size + 1, after=after, window_floor=floor
-        )
+        rows = await listing.page(conn, filters, sort="relevance", limit=page_size + 1, after=after, window_floor=floor)
         ids += [row.article_id for row in rows[:page_size]]
         if len(rows) <= page_size:
             return ids
@@ -966,24 +934,26 @@ async def _ranked_pages(conn: AsyncConnection, filters: ArticleFilters, page_siz
     raise AssertionError("the pages never ended")
 
 
+class _RankedWindow(_FixedWindow):
+    """A fixed window, and a listing ranking relevance_window 3 with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # A tiny archive's estimate would span more than half of it: windows are tried whatever their span.
+        tuning = ListingTuning(relevance_window=_RANKED_WINDOW, ranked_window_max_share=float("inf"))
+        self.listing = _Traced(tuning, ListingStatistics(histogram=self))
+
+
 @pytest.fixture
-def ranked_window(monkeypatch: pytest.MonkeyPatch) -> Iterator[_FixedWindow]:
-    """RELEVANCE_WINDOW cut to 3 (it is part of the cached SQL text), the histogram a fixed window."""
-    window = _FixedWindow()
-    monkeypatch.setattr(article_queries, "RELEVANCE_WINDOW", _RANKED_WINDOW)
-    monkeypatch.setattr(article_queries, "RANKED_WINDOW_MAX_SHARE", float("inf"))  # a tiny archive's estimate
-    monkeypatch.setattr(article_queries, "HISTOGRAM", window)
-    article_queries._listing_sql.cache_clear()
-    yield window
-    article_queries._listing_sql.cache_clear()
+def ranked_window() -> _RankedWindow:
+    return _RankedWindow()
 
 
 @pytest.mark.parametrize("edge_at", ["beyond_every_article", "second_newest_match"])
 @pytest.mark.parametrize("include_duplicates", [False, True])
 def test_relevance_ranked_within_a_window_lists_the_same_pages(
     shared_name_database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    ranked_window: _FixedWindow,
+    ranked_window: _RankedWindow,
     edge_at: str,
     include_duplicates: bool,
 ) -> None:
@@ -1007,26 +977,19 @@ def test_relevance_ranked_within_a_window_lists_the_same_pages(
         "second_newest_match": times[newest[1]],
     }[edge_at]
 
-    ran: list[tuple[bool, list[str], int | None]] = []
-    run_rows = article_queries._rows
-
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        rows = await run_rows(conn, shape, params, *rest)
-        assert not shape.windowed or params["window_edge"] == ranked_window.edge
-        ran.append((shape.windowed, [row.article_id for row in rows], rows[0].examined if rows else None))
-        return rows
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
+    listing = ranked_window.listing
 
     async def listed(conn: AsyncConnection) -> tuple[list[str], list[str], list[str]]:
         filters = ArticleFilters(q=q, include_duplicates=include_duplicates)
-        whole = [row.article_id for row in await list_articles(conn, filters, sort="relevance", limit=100)]
-        return whole, await _ranked_pages(conn, filters, 2), await _ranked_pages(conn, filters, 1)
+        whole = [row.article_id for row in await listing.page(conn, filters, sort="relevance", limit=100)]
+        return whole, await _ranked_pages(listing, conn, filters, 2), await _ranked_pages(listing, conn, filters, 1)
 
     whole, by_two, by_one = _on_read_pool(database_url, listed)
     assert whole == expected
     assert by_two == expected
     assert by_one == expected
+    assert all(not r.shape.windowed or r.statement.window_edge == ranked_window.edge for r in listing.ran)
+    ran = [(r.shape.windowed, r.ids, r.examined) for r in listing.ran]
     assert ranked_window.asked and all(
         rows > 0 and descending and after is None for rows, descending, after in ranked_window.asked
     ), "first pages only, newest first, sized by the estimate"
@@ -1042,15 +1005,14 @@ def test_relevance_ranked_within_a_window_lists_the_same_pages(
             assert not ran[position + 1][0], "then every match is ranked"
 
 
-def test_relevance_with_entities_ranks_every_match(
-    shared_name_database_url: str, monkeypatch: pytest.MonkeyPatch, ranked_window: _FixedWindow
-) -> None:
+def test_relevance_with_entities_ranks_every_match(shared_name_database_url: str, ranked_window: _RankedWindow) -> None:
     """An entity filter's share is a planner's guess: no window is tried, the newest matches are ranked."""
+    listing = ranked_window.listing
     ranked_window.edge = datetime(2000, 1, 1, tzinfo=BASE_TIME.tzinfo)
 
     async def listed(conn: AsyncConnection) -> list[str]:
         filters = await _route_filters(conn, ["Imran Khan"], q="summit", include_duplicates=False)
-        return [row.article_id for row in await list_articles(conn, filters, sort="relevance", limit=100)]
+        return [row.article_id for row in await listing.page(conn, filters, sort="relevance", limit=100)]
 
     ids = _on_read_pool(shared_name_database_url, listed)
     assert ids, "the test data has matches"
@@ -1058,7 +1020,7 @@ def test_relevance_with_entities_ranks_every_match(
 
 
 def test_relevance_window_is_sized_by_how_common_the_words_are(
-    shared_name_database_url: str, ranked_window: _FixedWindow
+    shared_name_database_url: str, ranked_window: _RankedWindow
 ) -> None:
     """The window comes from the planner's estimate of the matches: a word in one article gets a wider one.
 
@@ -1078,10 +1040,11 @@ def test_relevance_window_is_sized_by_how_common_the_words_are(
         ).fetchone() or (0,)
     assert rare is not None and common >= 4, "the test data has a word in one article and one in several"
     ranked_window.edge = None  # no window: every match is ranked; only the size asked is looked at
+    listing = ranked_window.listing
 
     async def listed(conn: AsyncConnection) -> None:
         for q in ("summit", rare):
-            assert await list_articles(conn, ArticleFilters(q=q), sort="relevance", limit=5)
+            assert await listing.page(conn, ArticleFilters(q=q), sort="relevance", limit=5)
 
     _on_read_pool(shared_name_database_url, listed)
     (for_common, _, _), (for_rare, _, _) = ranked_window.asked
@@ -1094,7 +1057,6 @@ def test_relevance_window_is_sized_by_how_common_the_words_are(
 @pytest.mark.parametrize("names", [["Jordan"], ["Imran Khan"], ["Jordan", "Imran Khan"]])
 def test_longer_link_walks_list_the_same_pages(
     shared_name_database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     names: list[str],
     sort: ArticleSort,
     walk_rows: int,
@@ -1105,25 +1067,18 @@ def test_longer_link_walks_list_the_same_pages(
     database_url, q = shared_name_database_url, "summit"
     expected = _reference_ids(database_url, names, q=q, sort=sort, include_duplicates=False)
     assert len(expected) >= 2, "the test data has matches"
-    monkeypatch.setattr(article_queries, "SEARCH_WALK_ROWS", walk_rows)
-    monkeypatch.setattr(article_queries, "LINK_WALK_MAX_GROWTH", 1_000)  # any match found walks on
-    ran: list[tuple[str, int, int | None, int, int]] = []
-    run_rows = article_queries._rows
+    # Any match found walks on.
+    listing = _Traced(ListingTuning(search_walk_rows=walk_rows, link_walk_max_growth=1_000))
 
-    async def recorded(conn: AsyncConnection, shape: Any, params: dict[str, Any], *rest: Any) -> Any:
-        rows = await run_rows(conn, shape, params, *rest)
-        examined = rows[0].examined if rows else None
-        ran.append((shape.search_plan, params["walk"], examined, len(rows), params["limit"]))
-        return rows
-
-    monkeypatch.setattr(article_queries, "_rows", recorded)
+    def ran() -> list[tuple[str, int, int | None, int, int]]:
+        return [(r.plan, r.walk, r.examined, len(r.ids), r.request.limit) for r in listing.ran]
 
     async def whole(conn: AsyncConnection) -> list[str]:
         filters = await _route_filters(conn, names, q=q, include_duplicates=False)
-        return [row.article_id for row in await list_articles(conn, filters, sort=sort, limit=100)]
+        return [row.article_id for row in await listing.page(conn, filters, sort=sort, limit=100)]
 
     assert _on_read_pool(database_url, whole) == expected
-    (plan, walk, _, found, _), *rest = ran
+    (plan, walk, _, found, _), *rest = ran()
     assert (plan, walk) == ("links", walk_rows), "the short walk first"
     if found:
         # A page of 100 is more than every match: the longer walk ends by reading every link.
@@ -1136,31 +1091,53 @@ def test_longer_link_walks_list_the_same_pages(
 
     async def paged(conn: AsyncConnection) -> list[str]:
         filters = await _route_filters(conn, names, q=q, include_duplicates=False)
-        return await _paged_ids(conn, filters, sort, 2)
+        return await _paged_ids(listing, conn, filters, sort, 2)
 
-    ran.clear()
+    listing.ran.clear()
     assert _on_read_pool(database_url, paged) == expected
-    for position, (plan, walk, examined, found, limit) in enumerate(ran):
+    statements = ran()
+    for position, (plan, walk, examined, found, limit) in enumerate(statements):
         if plan != "links" or walk == walk_rows:
             continue
-        after = ran[position + 1][:2] if position + 1 < len(ran) else None
+        after = statements[position + 1][:2] if position + 1 < len(statements) else None
         if found >= limit or (examined is not None and examined < walk):
             assert after in (None, ("links", walk_rows)), "a page, or every link read: the page is done"
         else:
             assert after is not None and after[0] == "bitmap", "neither: the index takes over"
 
 
-def test_longer_link_walk_needs_a_third_of_a_page() -> None:
-    assert article_queries._longer_link_walk(6, 21, 500) is None
-    assert article_queries._longer_link_walk(7, 21, 500) == 500 + article_queries.LINK_COUNT_SLACK
+# --- sort=-source: every plan lists what plain SQL lists ------------------------------------------
+@pytest.mark.parametrize("walk_rows", [1, 100])
+@pytest.mark.parametrize(
+    ("archive", "names", "q"),
+    [
+        ("seeded", [], None),
+        ("seeded", [], "Imran Khan"),
+        ("shared_name", ["Jordan"], None),
+        ("shared_name", [], "summit"),
+        ("shared_name", ["Jordan"], "summit"),
+    ],
+)
+def test_source_sort_lists_what_plain_sql_lists(
+    request: pytest.FixtureRequest, archive: str, names: list[str], q: str | None, walk_rows: int
+) -> None:
+    """Sources descending (any case, none last), ties by id: whole and paged, walked or from the index."""
+    database_url: str = request.getfixturevalue(_ARCHIVES[archive])
+    listing = _Traced(ListingTuning(search_walk_rows=walk_rows))
 
+    async def listed(conn: AsyncConnection) -> dict[bool, tuple[list[str], list[str], list[str]]]:
+        result = {}
+        for duplicates in (False, True):
+            filters = await _route_filters(conn, names, q=q, include_duplicates=duplicates)
+            whole = [row.article_id for row in await listing.page(conn, filters, sort="-source", limit=100)]
+            by_two = await _paged_ids(listing, conn, filters, "-source", 2)
+            result[duplicates] = (whole, by_two, await _paged_ids(listing, conn, filters, "-source", 1))
+        return result
 
-def test_longer_link_walk_reads_every_link_of_a_small_group() -> None:
-    assert article_queries._longer_link_walk(20, 21, 1_400) == 1_400 + article_queries.LINK_COUNT_SLACK
-
-
-def test_longer_link_walk_is_the_index_for_a_large_or_unknown_group() -> None:
-    largest = article_queries.LONGEST_LINK_WALK - article_queries.LINK_COUNT_SLACK
-    assert article_queries._longer_link_walk(20, 21, largest) is not None
-    assert article_queries._longer_link_walk(20, 21, largest + 1) is None
-    assert article_queries._longer_link_walk(20, 21, None) is None
+    found = _on_read_pool(database_url, listed)
+    for duplicates in (False, True):
+        expected = _reference_ids(database_url, names, q=q, sort="-source", include_duplicates=duplicates)
+        assert len(expected) >= 2, "the test data has articles to order"
+        assert found[duplicates] == (expected,) * 3, f"include_duplicates={duplicates}"
+    if q is not None:
+        assert {ran.plan for ran in listing.ran} & {"walk", "bitmap"}, "a search's plans answered"

@@ -18,7 +18,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from services.store.api.app import create_app
-from services.store.db.queries.articles import ArticleFilters, list_articles
+from services.store.db.listing import ArticleFilters, Listing
 from services.store.db.reader import POOL_MIN_CONNECTIONS, AsyncConnection, ReadPool
 from shared.config import Settings
 
@@ -67,7 +67,7 @@ async def _backend_pid(conn: AsyncConnection) -> int:
 
 def _newest_ids(limit: int) -> Callable[[AsyncConnection], Awaitable[list[str]]]:
     async def work(conn: AsyncConnection) -> list[str]:
-        rows = await list_articles(conn, ArticleFilters(), sort="-ingested_at", limit=limit)
+        rows = await Listing().page(conn, ArticleFilters(), sort="-ingested_at", limit=limit)
         return [row.article_id for row in rows]
 
     return work

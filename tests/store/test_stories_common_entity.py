@@ -3,16 +3,21 @@ matching story (issue 19): the pages must be exactly those of the full query, cu
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from services.store.db.queries import stories as story_queries
-from services.store.db.queries.articles import resolve_entities
+from services.store.db.queries.entities import resolve_entities
 from services.store.db.queries.stories import StoryFilters, StorySummary, list_stories
+from services.store.db.read_connection import ReadConnection
+from services.store.db.reader import ReadPool
 from services.store.db.writes import upsert_articles
+from shared.config import Settings
 from shared.events import EnrichedArticle, EntityRef, RawArticle
 from shared.identity import article_id, entity_id, sha256_hex, story_id
 
@@ -52,11 +57,11 @@ def _events(count: int) -> list[EnrichedArticle]:
     return events
 
 
-def _all_pages(conn: object, filters: StoryFilters, limit: int) -> list[str]:
+async def _all_pages(conn: ReadConnection, filters: StoryFilters, limit: int) -> list[str]:
     listed: list[str] = []
     after = None
     while True:
-        page: list[StorySummary] = list_stories(conn, filters, limit=limit, after=after)  # type: ignore[arg-type]
+        page: list[StorySummary] = await list_stories(conn, filters, limit=limit, after=after)
         if not page:
             return listed
         listed += [story.story_id for story in page]
@@ -66,22 +71,35 @@ def _all_pages(conn: object, filters: StoryFilters, limit: int) -> list[str]:
 @pytest.mark.parametrize("min_originals", [1, 2])  # 2: the listing's default drops single reports
 @pytest.mark.parametrize("names", [["Leeds"], ["Leeds", "Ada Lovelace"]])
 def test_walking_the_newest_articles_lists_the_same_pages_as_the_full_query(
-    writer: Engine, monkeypatch: pytest.MonkeyPatch, names: list[str], min_originals: int
+    writer: Engine, store_database_url: str, monkeypatch: pytest.MonkeyPatch, names: list[str], min_originals: int
 ) -> None:
     with writer.begin() as conn:
         upsert_articles(conn, _events(400))
-    with writer.connect() as conn:
-        filters = StoryFilters(entity_ids=resolve_entities(conn, names, None), min_originals=min_originals)
+    walks: list[int] = []
+
+    async def compare(conn: ReadConnection) -> None:
+        filters = StoryFilters(entity_ids=await resolve_entities(conn, names, None), min_originals=min_originals)
         monkeypatch.setattr(story_queries, "WALK_MIN_ARTICLES", 10**9)
-        expected = {limit: _all_pages(conn, filters, limit) for limit in (1, 4, 20)}
+        expected = {limit: await _all_pages(conn, filters, limit) for limit in (1, 4, 20)}
         monkeypatch.setattr(story_queries, "WALK_MIN_ARTICLES", 1)
         monkeypatch.setattr(story_queries, "_WALK_CHUNK_ARTICLES", 7)  # many chunks, ties across their edges
-        walks: list[int] = []
         real_walk = story_queries._walk_newest_stories
-        monkeypatch.setattr(
-            story_queries, "_walk_newest_stories", lambda *a, **k: walks.append(1) or real_walk(*a, **k)
-        )
+
+        async def counted_walk(*args: Any, **kwargs: Any) -> list[str] | None:
+            walks.append(1)
+            return await real_walk(*args, **kwargs)
+
+        monkeypatch.setattr(story_queries, "_walk_newest_stories", counted_walk)
         for limit, listed in expected.items():
             assert len(listed) > 10
-            assert _all_pages(conn, filters, limit) == listed, limit
+            assert await _all_pages(conn, filters, limit) == listed, limit
+
+    async def run() -> None:
+        pool = ReadPool(Settings(database_url=store_database_url))
+        try:
+            await pool.read(compare)
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
     assert walks, "the walk was used"

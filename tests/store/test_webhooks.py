@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
 
+from bench.harness.live import webhook_receiver
 from services.store.api.app import create_app
 from services.store.consumer import make_article_handler
 from services.store.watches.deliverer import Deliverer, wait_idle
@@ -22,7 +23,6 @@ from services.store.watches.signing import DELIVERY_HEADER, SIGNATURE_HEADER, ve
 from shared.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.store.conftest import deliveries
-from tests.store.live import webhook_receiver
 from tests.store.seed_events import seed_events
 
 

@@ -21,115 +21,12 @@ from spacy.tokens import Doc
 from services.enrich.entities.acronyms import find_definitions
 from services.enrich.entities.casing import shouting_spans
 from services.enrich.entities.gazetteer import is_demonym
+from services.enrich.entities.vocabulary import LABEL_TYPES, PERSON_TITLES, PORTFOLIO_WORDS
 from shared.events import EntityType
 
 # Sorts after every (start, end) pair with the same start, for bisecting sorted spans.
 _AFTER_ANY_END = sys.maxsize
 
-# spaCy (OntoNotes) labels kept, and the type each becomes. NORP (nationalities, religious
-# and political groups: "Pakistani", "Democrat") is left out: adjectives, not things to query.
-LABEL_TYPES: dict[str, EntityType] = {
-    "PERSON": "PERSON",
-    "ORG": "ORG",
-    "GPE": "LOCATION",
-    "LOC": "LOCATION",
-    "FAC": "LOCATION",
-    "EVENT": "EVENT",
-    "PRODUCT": "PRODUCT",
-    "WORK_OF_ART": "WORK_OF_ART",
-    "LAW": "LAW",
-}
-
-# Words before a person's name that are not part of it. Compared case-insensitively.
-PERSON_TITLES = frozenset(
-    {
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "mx",
-        "dr",
-        "prof",
-        "professor",
-        "sir",
-        "dame",
-        "lord",
-        "lady",
-        "rev",
-        "reverend",
-        "fr",
-        "father",
-        "sister",
-        "brother",
-        "president",
-        "vice",
-        "prime",
-        "minister",
-        "chancellor",
-        "secretary",
-        "senator",
-        "sen",
-        "congressman",
-        "congresswoman",
-        "rep",
-        "representative",
-        "governor",
-        "gov",
-        "mayor",
-        "judge",
-        "justice",
-        "general",
-        "gen",
-        "colonel",
-        "col",
-        "major",
-        "maj",
-        "captain",
-        "capt",
-        "lieutenant",
-        "lt",
-        "sergeant",
-        "sgt",
-        "admiral",
-        "commander",
-        "chairman",
-        "chairwoman",
-        "chair",
-        "ceo",
-        "chief",
-        "director",
-        "king",
-        "queen",
-        "prince",
-        "princess",
-        "sheikh",
-        "emir",
-        "imam",
-        "ayatollah",
-        "pope",
-        "cardinal",
-        "bishop",
-        "archbishop",
-        "defence",
-        "defense",
-        "foreign",
-        "interior",
-        "finance",
-        "home",
-        "state",
-        "deputy",
-        "former",
-        "ex",
-        "late",
-        "coach",
-        "manager",
-        "striker",
-        "midfielder",
-        "defender",
-        "goalkeeper",
-        "skipper",
-    }
-)
 _DETERMINERS = frozenset({"the", "a", "an"})
 _TRAILING_POSSESSIVE = re.compile(r"(?:['’]s|s['’]|['’])$")
 _EDGE_JUNK = " \t\n\"'“”‘’`()[]{}<>,;:.!?-–—*|/"
@@ -157,46 +54,6 @@ DATELINE = re.compile(
 # A name is never cut inside brackets: "Foreign Ministry (FO" is "Foreign Ministry".
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
-# Government portfolios: a bare one is half of a title ("Interior Minister") or of a ministry's
-# name ("Interior Ministry"), never an organisation on its own. Compared case-insensitively.
-PORTFOLIO_WORDS = frozenset(
-    {
-        "affairs",
-        "agriculture",
-        "commerce",
-        "communications",
-        "culture",
-        "defence",
-        "defense",
-        "development",
-        "economy",
-        "education",
-        "energy",
-        "environment",
-        "finance",
-        "foreign",
-        "health",
-        "home",
-        "housing",
-        "industry",
-        "information",
-        "interior",
-        "justice",
-        "labor",
-        "labour",
-        "planning",
-        "railways",
-        "security",
-        "sport",
-        "sports",
-        "state",
-        "tourism",
-        "trade",
-        "transport",
-        "treasury",
-        "welfare",
-    }
-)
 # The title words that make a portfolio half of a person's title, and the ministry words that
 # make it half of an organisation's name (the mention is widened to "Defence Ministry").
 _TITLE_AFTER = re.compile(r"[ \t]+(?:Minister|Secretary|Chief)\b", re.IGNORECASE)

@@ -31,6 +31,7 @@ from services.store.api.routes import (
 )
 from services.store.api.schemas import ErrorMessage
 from services.store.dashboard.sampler import Sampler
+from services.store.db.listing import Listing, ListingTuning
 from services.store.db.reader import ReadPool
 from services.store.db.session import make_reader_engine
 from shared.config import Settings
@@ -52,8 +53,12 @@ def create_app(
     *,
     dead_letter_status: LoopStatus | None = None,
     engine: Engine | None = None,
+    listing_tuning: ListingTuning | None = None,
 ) -> FastAPI:
-    """The FastAPI app; it owns (and disposes of) its read-only engine unless one is passed in."""
+    """The FastAPI app; it owns (and disposes of) its read-only engine unless one is passed in.
+
+    ``listing_tuning``: the listing planner's thresholds (defaults: the measured ones).
+    """
     owned = engine is None
     reader = engine if engine is not None else make_reader_engine(settings)
     read_pool = ReadPool(settings)
@@ -82,6 +87,8 @@ def create_app(
     app.state.engine = reader
     app.state.read_pool = read_pool
     app.state.watch_writer = watch_writer
+    # The listing's planner statistics belong to this app (it serves one database), not to the module.
+    app.state.listing = Listing(listing_tuning)
     statuses: dict[str, LoopStatus] = {}
     if consumer_status is not None:
         statuses["articles"] = consumer_status

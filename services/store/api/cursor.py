@@ -11,16 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from services.store.api.errors import ParameterError
+from services.store.db.listing.sorts import SORTS, aware_datetime
 from shared.text import lone_surrogate_at
 
 CURSOR_VERSION = 1
 CURSOR_MAX_CHARS = 1000
-_INFINITE_DATES = ("infinity", "-infinity")
 
 
 def encode_cursor(resource: str, sort: str, key: Any, row_id: str) -> str:
@@ -72,49 +72,32 @@ def _storable(value: Any) -> bool:
     return True
 
 
-def _aware_datetime(value: Any, bad: ParameterError) -> datetime:
-    """An ISO timestamp with its time zone, as cursors carry them; ``bad`` otherwise."""
+def _int_key(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("not an integer")
+    return value
+
+
+def _text_key(value: Any) -> str:
     if not isinstance(value, str):
-        raise bad
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise bad from None
-    if parsed.tzinfo is None:
-        raise bad
-    return parsed
+        raise ValueError("not a text")
+    return value
+
+
+# Each sort's key decoder: the article listing's from its registry, then the other resources'.
+KEY_DECODERS: dict[str, Callable[[Any], Any]] = {
+    **{sort.value: spec.decode_key for sort, spec in SORTS.items()},
+    "-last_ingested_at": aware_datetime,
+    "-article_count": _int_key,
+    "name": _text_key,
+}
 
 
 def _decode_key(sort: str, key: Any, token: str) -> Any:
-    bad = ParameterError("cursor", "not a cursor issued by this API", token)
-    if sort in ("-ingested_at", "ingested_at", "-last_ingested_at"):
-        return _aware_datetime(key, bad)
-    if sort in ("-published_at", "published_at"):
-        if key in _INFINITE_DATES:
-            return key
-        if not isinstance(key, str):
-            raise bad
-        try:
-            return date.fromisoformat(key).isoformat()
-        except ValueError:
-            raise bad from None
-    if sort == "relevance":
-        # [rank, window floor's ingested_at, window floor's id]: the rank to continue after and the
-        # window of newest matches the first page ranked (see db.queries.articles.RELEVANCE_WINDOW).
-        if not isinstance(key, list) or len(key) != 3:
-            raise bad
-        rank, floor_at, floor_id = key
-        if isinstance(rank, bool) or not isinstance(rank, int | float) or not math.isfinite(rank):
-            raise bad
-        if not isinstance(floor_id, str):
-            raise bad
-        return [float(rank), _aware_datetime(floor_at, bad), floor_id]
-    if sort == "-article_count":
-        if isinstance(key, bool) or not isinstance(key, int):
-            raise bad
-        return key
-    if sort == "name":
-        if not isinstance(key, str):
-            raise bad
-        return key
-    raise bad
+    decoder = KEY_DECODERS.get(sort)
+    try:
+        if decoder is None:
+            raise ValueError(f"no sort {sort}")
+        return decoder(key)
+    except ValueError:
+        raise ParameterError("cursor", "not a cursor issued by this API", token) from None

@@ -1,28 +1,31 @@
-"""The read API's dependencies, defined once: read-only database access and the consumers' status."""
+"""The read API's dependencies, defined once: the one read pool, the listing and the consumers' status.
+
+Every route reads the database through ``ReadDb`` (the app's ``ReadPool``: asynchronous psycopg,
+read-only, autocommit); the ``/health`` probe alone asks on its own connection in a thread, so
+that a stalled server cannot hang it (``api.probe``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine
 
+from services.store.db.listing import Listing
 from services.store.db.reader import ReadPool
 from shared.consumer import LoopStatus
 
 
-def get_connection(request: Request) -> Iterator[Connection]:
-    """A pooled connection for one request; every statement on it runs as a read-only transaction."""
-    engine: Engine = request.app.state.engine
-    with engine.connect() as conn:
-        yield conn
-
-
 def read_pool(request: Request) -> ReadPool:
-    """The async pool the listing runs its SQL on (see ``services.store.db.reader``)."""
+    """The app's read pool (see ``services.store.db.reader``)."""
     pool: ReadPool = request.app.state.read_pool
     return pool
+
+
+def article_listing(request: Request) -> Listing:
+    """The app's listing executor, with its tuning and statistics (see ``services.store.db.listing``)."""
+    listing: Listing = request.app.state.listing
+    return listing
 
 
 def get_consumer_statuses(request: Request) -> dict[str, LoopStatus]:
@@ -31,5 +34,6 @@ def get_consumer_statuses(request: Request) -> dict[str, LoopStatus]:
     return statuses
 
 
-DbConnection = Annotated[Connection, Depends(get_connection)]
+ReadDb = Annotated[ReadPool, Depends(read_pool)]
+ArticleListing = Annotated[Listing, Depends(article_listing)]
 ConsumerStatuses = Annotated[dict[str, LoopStatus], Depends(get_consumer_statuses)]

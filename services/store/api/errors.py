@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
 from services.store.consumer import is_transient
+from services.store.db.listing.sorts import SORTS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ ALLOWED: dict[str, str] = {
     "since": "a date as YYYY-MM-DD (inclusive, on the publication date)",
     "until": "a date as YYYY-MM-DD (inclusive, on the publication date)",
     "include_duplicates": "true or false",
-    "sort": "one of -ingested_at, ingested_at, -published_at, published_at, relevance (with q)",
+    "format": "one of text, html, json, jsonl (the format the file was read as); repeat for OR",
+    "sort": "one of " + ", ".join(f"{sort} (with q)" if spec.needs_q else sort for sort, spec in SORTS.items()),
     "limit": "an integer from 1 to 100",
     "cursor": "the next_cursor value of a previous response with the same sort",
     "article_id": "an article id as listed by GET /articles",

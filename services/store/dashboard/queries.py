@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from services.store.db.models import shown_title_sql
 from services.store.db.queries.stories import top_stories
+from services.store.db.read_connection import ReadConnection
 from shared.events import utcnow
 
 LATEST_ARTICLES_LIMIT = 10
@@ -79,8 +80,8 @@ class TopStory(BaseModel):
     source_count: int
 
 
-def latest_articles(conn: Connection, limit: int = LATEST_ARTICLES_LIMIT) -> list[LatestArticle]:
-    rows = conn.execute(_LATEST, {"limit": limit}).mappings()
+async def latest_articles(conn: ReadConnection, limit: int = LATEST_ARTICLES_LIMIT) -> list[LatestArticle]:
+    rows = (await conn.execute(_LATEST, {"limit": limit})).mappings()
     return [
         LatestArticle(
             id=row["article_id"],
@@ -98,15 +99,15 @@ def latest_articles(conn: Connection, limit: int = LATEST_ARTICLES_LIMIT) -> lis
     ]
 
 
-def top_entities(
-    conn: Connection, limit: int = TOP_ENTITIES_LIMIT, hours: int = TOP_ENTITIES_SINCE_HOURS
+async def top_entities(
+    conn: ReadConnection, limit: int = TOP_ENTITIES_LIMIT, hours: int = TOP_ENTITIES_SINCE_HOURS
 ) -> list[TopEntity]:
-    rows = conn.execute(_TOP_ENTITIES, {"limit": limit, "hours": hours}).mappings()
+    rows = (await conn.execute(_TOP_ENTITIES, {"limit": limit, "hours": hours})).mappings()
     return [TopEntity(id=row["id"], name=row["name"], type=row["type"], articles=row["articles"]) for row in rows]
 
 
-def biggest_stories(
-    conn: Connection, limit: int = TOP_STORIES_LIMIT, hours: int = TOP_STORIES_SINCE_HOURS
+async def biggest_stories(
+    conn: ReadConnection, limit: int = TOP_STORIES_LIMIT, hours: int = TOP_STORIES_SINCE_HOURS
 ) -> list[TopStory]:
     """The stories that gained the most articles in the last ``hours``; ``articles`` counts only those."""
     return [
@@ -118,5 +119,5 @@ def biggest_stories(
             article_count=story.summary.article_count,
             source_count=story.summary.source_count,
         )
-        for story in top_stories(conn, since=utcnow() - timedelta(hours=hours), limit=limit)
+        for story in await top_stories(conn, since=utcnow() - timedelta(hours=hours), limit=limit)
     ]

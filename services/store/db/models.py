@@ -53,6 +53,8 @@ def title_derived_sql(alias: str) -> str:
 # are on these expressions so the sort and the cursor comparison use the same key.
 PUBLISHED_DESC_KEY_SQL = "coalesce(published_at, '-infinity'::date)"
 PUBLISHED_ASC_KEY_SQL = "coalesce(published_at, 'infinity'::date)"
+# The listing's source order: lower case, an article without a source as the empty one.
+SOURCE_KEY_SQL = "coalesce(lower(source), '')"
 
 # An entity's searchable words (migration 0006 defines the immutable function) and the last word
 # of its name, lower case (a person's surname: the key "Trump" is resolved by).
@@ -132,6 +134,7 @@ class Article(Base):
         Index("ix_articles_duplicate_of", "duplicate_of", postgresql_where=text("duplicate_of IS NOT NULL")),
         Index("ix_articles_story", "story_id", postgresql_where=text("story_id IS NOT NULL")),
         Index("ix_articles_source", text("lower(source)"), postgresql_where=text("source IS NOT NULL")),
+        Index("ix_articles_source_order", text(SOURCE_KEY_SQL), "article_id"),
     )
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from services.store.db.read_connection import AsyncConnection, ReadConnection
 from services.store.db.session import (
     API_APPLICATION_NAME,
     API_POOL_SIZE,
@@ -33,8 +34,6 @@ from shared.db import connect_args, libpq_url
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Rows as plain tuples (psycopg's default row factory), unpacked by the queries that read them.
-AsyncConnection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 # Connections opened when the pool opens; more are opened on demand up to API_POOL_SIZE.
 POOL_MIN_CONNECTIONS = 2
@@ -50,6 +49,9 @@ class ReadPool:
 
     def __init__(self, settings: Settings) -> None:
         self._conninfo = libpq_url(settings.api_database_url or settings.require_database())
+        info = psycopg.conninfo.conninfo_to_dict(self._conninfo)
+        # Where the pool connects (for logs: the password is never part of it).
+        self.server = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
         self._statements = session_settings(settings.api_statement_timeout_ms, read_api=True)
         self._pool: AsyncConnectionPool[AsyncConnection] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -98,6 +100,10 @@ class ReadPool:
             # tests its idle connections and drops the dead ones before the retry takes one.
             await pool.check()
         raise AssertionError("unreachable")
+
+    async def read(self, work: Callable[[ReadConnection], Awaitable[T]]) -> T:
+        """``work`` on a pooled connection that also runs SQLAlchemy Core statements (see read_connection)."""
+        return await self.run(lambda conn: work(ReadConnection(conn)))
 
     async def close(self) -> None:
         """Close the pool of the running loop (a pool of another loop is left to the garbage collector)."""

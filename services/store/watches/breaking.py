@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
+from services.store.db.read_connection import ReadConnection
 from shared.events import utcnow
 
 RECENT_BREAKING_LIMIT = 10
@@ -18,13 +19,15 @@ class BreakingMarker(BaseModel):
     fired_at: datetime
 
 
-def recent_breaking(conn: Connection, hours: int, limit: int = RECENT_BREAKING_LIMIT) -> list[BreakingMarker]:
+async def recent_breaking(conn: ReadConnection, hours: int, limit: int = RECENT_BREAKING_LIMIT) -> list[BreakingMarker]:
     """The stories that became breaking in the last ``hours``, newest first."""
-    rows = conn.execute(
-        text(
-            "SELECT story_id, sources, fired_at FROM breaking_stories WHERE fired_at >= :since "
-            "ORDER BY fired_at DESC, story_id LIMIT :limit"
-        ),
-        {"since": utcnow() - timedelta(hours=hours), "limit": limit},
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT story_id, sources, fired_at FROM breaking_stories WHERE fired_at >= :since "
+                "ORDER BY fired_at DESC, story_id LIMIT :limit"
+            ),
+            {"since": utcnow() - timedelta(hours=hours), "limit": limit},
+        )
     ).mappings()
     return [BreakingMarker(**row) for row in rows]

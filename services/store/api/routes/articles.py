@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
-from sqlalchemy import RowMapping
 
 from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.deps import DbConnection, read_pool
-from services.store.api.errors import ParameterError
-from services.store.api.params import (
-    CursorToken,
-    EntityKey,
-    EntityTypeParam,
-    Identifier,
-    SearchText,
-    SourceName,
-    StoryId,
-)
+from services.store.api.deps import ArticleListing, ReadDb
+from services.store.api.listing_query import ListingQuery, listing_query
+from services.store.api.params import Identifier
 from services.store.api.responses import json_response, model_response
 from services.store.api.schemas import (
     ArticleDetail,
@@ -34,30 +23,15 @@ from services.store.api.schemas import (
     ReprintSummary,
     StoryInfo,
 )
-from services.store.db.queries.articles import (
-    ArticleFilters,
-    ArticleRow,
-    get_article,
-    list_articles,
-    resolve_entities_counted,
-)
+from services.store.db.listing import SORTS, ArticleFilters, ArticleRow, ArticleSort
+from services.store.db.queries.articles import get_article
+from services.store.db.queries.entities import resolve_entities_counted
 from services.store.db.reader import AsyncConnection
 from services.store.snippets import opening, query_lexemes, search_snippet
 
 router = APIRouter(tags=["articles"])
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-MAX_REPEATED_VALUES = 10
 _CURSOR_RESOURCE = "articles"
-
-
-class ArticleSort(StrEnum):
-    newest_ingested = "-ingested_at"
-    oldest_ingested = "ingested_at"
-    newest_published = "-published_at"
-    oldest_published = "published_at"
-    relevance = "relevance"
 
 
 @router.get(
@@ -77,133 +51,79 @@ class ArticleSort(StrEnum):
     ),
 )
 async def list_articles_route(
-    request: Request,
-    q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
-    entity: Annotated[
-        list[EntityKey] | None,
-        Query(
-            max_length=MAX_REPEATED_VALUES,
-            description="Entity id, name or surface form (any case); repeat for AND. 404 when none is known.",
-        ),
-    ] = None,
-    entity_type: Annotated[
-        EntityTypeParam | None,
-        Query(
-            alias="type",
-            description="Only articles mentioning an entity of this type, any case (or, with `entity`, "
-            "only entities of this type match the names given).",
-        ),
-    ] = None,
-    source: Annotated[
-        list[SourceName] | None,
-        Query(max_length=MAX_REPEATED_VALUES, description="Agency or outlet (any case); repeat for OR."),
-    ] = None,
-    story: Annotated[StoryId | None, Query(description="Only articles of this story.")] = None,
-    since: Annotated[
-        date | None,
-        Query(
-            description="Published on or after this date (YYYY-MM-DD). Undated articles (the file gave no "
-            "publication date) have no date to compare and are left out; list them with `dated=false`."
-        ),
-    ] = None,
-    until: Annotated[
-        date | None,
-        Query(
-            description="Published on or before this date (YYYY-MM-DD). Undated articles are left out, as with `since`."
-        ),
-    ] = None,
-    dated: Annotated[
-        bool | None,
-        Query(
-            description="`true`: only articles with a publication date; `false`: only undated ones "
-            "(`published_at` null: the file gave no date). Default: both."
-        ),
-    ] = None,
-    include_duplicates: Annotated[
-        bool, Query(description="List reprints and copies too, instead of folding them into their original.")
-    ] = False,
-    sort: Annotated[
-        ArticleSort, Query(description="`relevance` needs `q` and ranks the 500 newest matches.")
-    ] = ArticleSort.newest_ingested,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
+    db: ReadDb, listing: ArticleListing, query: Annotated[ListingQuery, Depends(listing_query)]
 ) -> Response:
-    if sort is ArticleSort.relevance and q is None:
-        raise ParameterError("sort", "relevance ranks search results, so it needs q", sort.value)
-    if since is not None and until is not None and until < since:
-        raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
-    if dated is False and (since is not None or until is not None):
-        raise ParameterError(
-            "dated",
-            "lists undated articles, which since/until (publication dates) never match: use one or the other",
-            "false",
-        )
-    after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
-    window_floor = None
-    if after is not None and sort is ArticleSort.relevance:
-        (rank, floor_at, floor_id), row_id = after
-        after, window_floor = (rank, row_id), (floor_at, floor_id)
+    sort = query.sort
+    after, window_floor = _position(query)
 
-    async def listing(conn: AsyncConnection) -> list[ArticleRow]:
-        entity_ids, entity_counts, archive_estimate = await resolve_entities_counted(conn, entity or [], entity_type)
-        unknown = [value for value, ids in zip(entity or [], entity_ids, strict=True) if not ids]
-        if unknown:
-            of_type = f" of type {entity_type}" if entity_type else ""
-            raise HTTPException(
-                404,
-                f"No entity{of_type} with id, name or surface form {unknown[0]!r}. "
-                "Entities are listed by GET /entities?q=...",
-            )
-        filters = ArticleFilters(
-            q=q,
-            entity_ids=entity_ids,
-            entity_counts=entity_counts,
-            archive_estimate=archive_estimate,
-            entity_type=entity_type,
-            sources=source or [],
-            story=story,
-            since=since,
-            until=until,
-            dated=dated,
-            include_duplicates=include_duplicates,
-        )
-        return await list_articles(
-            conn, filters, sort=sort.value, limit=limit + 1, after=after, window_floor=window_floor
+    async def listed(conn: AsyncConnection) -> list[ArticleRow]:
+        filters = await _filters(conn, query)
+        return await listing.page(
+            conn, filters, sort=sort, limit=query.limit + 1, after=after, window_floor=window_floor
         )
 
-    rows = await read_pool(request).run(listing)
-    page, more = rows[:limit], len(rows) > limit
+    rows = await db.run(listed)
+    page, more = rows[: query.limit], len(rows) > query.limit
     next_cursor = None
     if more:
         last = page[-1]
-        key = _cursor_key(sort, last.sort_key)
-        if sort is ArticleSort.relevance and last.window_floor is not None:
+        key = SORTS[sort].cursor_key(last.sort_key)
+        if last.window_floor is not None:
             key = [key, *last.window_floor]
         next_cursor = encode_cursor(_CURSOR_RESOURCE, sort.value, key, last.article_id)
     # The page is spliced from the JSON Postgres rendered (the ArticlePage shape, response_model
     # above): building and validating ~400 entity models per page was most of a request's time.
-    lexemes = query_lexemes(page[0].tsquery or "") if q is not None and page else frozenset()
-    items = ",".join(_item_json(row, lexemes if q is not None else None) for row in page)
+    lexemes = query_lexemes(page[0].tsquery or "") if query.q is not None and page else frozenset()
+    items = ",".join(_item_json(row, lexemes if query.q is not None else None) for row in page)
     return json_response(f'{{"items":[{items}],"next_cursor":{json.dumps(next_cursor)}}}')
 
 
-def _cursor_key(sort: ArticleSort, value: Any) -> Any:
-    # Undated articles sort last both ways: their key is the infinity the index expression uses.
-    if value is None and sort is ArticleSort.newest_published:
-        return "-infinity"
-    if value is None and sort is ArticleSort.oldest_published:
-        return "infinity"
-    return value
+def _position(query: ListingQuery) -> tuple[tuple[Any, str] | None, tuple[Any, str] | None]:
+    """Where the page starts (the cursor's key and id), and for relevance the window its first page ranked."""
+    if query.cursor is None:
+        return None, None
+    key, row_id = decode_cursor(query.cursor, resource=_CURSOR_RESOURCE, sort=query.sort.value)
+    if query.sort is ArticleSort.relevance:
+        rank, floor_at, floor_id = key
+        return (rank, row_id), (floor_at, floor_id)
+    return (key, row_id), None
 
 
-def _entities(rows: list[RowMapping]) -> list[ArticleEntity]:
+async def _filters(conn: AsyncConnection, query: ListingQuery) -> ArticleFilters:
+    """The query's filters with its entity values resolved; 404 naming the first value no entity has."""
+    entity_ids, entity_counts, archive_estimate = await resolve_entities_counted(conn, query.entity, query.entity_type)
+    unknown = [value for value, ids in zip(query.entity, entity_ids, strict=True) if not ids]
+    if unknown:
+        of_type = f" of type {query.entity_type}" if query.entity_type else ""
+        raise HTTPException(
+            404,
+            f"No entity{of_type} with id, name or surface form {unknown[0]!r}. "
+            "Entities are listed by GET /entities?q=...",
+        )
+    return ArticleFilters(
+        q=query.q,
+        entity_ids=entity_ids,
+        entity_counts=entity_counts,
+        archive_estimate=archive_estimate,
+        entity_type=query.entity_type,
+        sources=query.sources,
+        story=query.story,
+        since=query.since,
+        until=query.until,
+        dated=query.dated,
+        include_duplicates=query.include_duplicates,
+        formats=query.formats,
+    )
+
+
+def _entities(rows: list[dict[str, Any]]) -> list[ArticleEntity]:
     return [
         ArticleEntity(id=e["id"], name=e["name"], type=e["type"], mentions=e["mentions"], count=e["mention_count"])
         for e in rows
     ]
 
 
-def _listed_fields(f: RowMapping) -> dict[str, Any]:
+def _listed_fields(f: dict[str, Any]) -> dict[str, Any]:
     """The fields an article has both in a listing and in full (ArticleDetail extends ArticleItem)."""
     return {
         "id": f["article_id"],
@@ -230,7 +150,7 @@ def _item_json(row: ArticleRow, lexemes: frozenset[str] | None) -> str:
     )
 
 
-def _summary(row: RowMapping) -> ArticleSummary:
+def _summary(row: dict[str, Any]) -> ArticleSummary:
     return ArticleSummary(
         id=row["article_id"],
         title=row["title"],
@@ -249,11 +169,11 @@ def _summary(row: RowMapping) -> ArticleSummary:
     description="The full record: body, entities with their mentions, its reprints or its original, its story.",
     responses={404: {"model": ErrorMessage, "description": "No article has this id."}},
 )
-def get_article_route(
-    conn: DbConnection,
+async def get_article_route(
+    db: ReadDb,
     article_id: Annotated[Identifier, Path(description="An article id from GET /articles.")],
 ) -> Response:
-    record = get_article(conn, article_id)
+    record = await db.read(lambda conn: get_article(conn, article_id))
     if record is None:
         raise HTTPException(404, f"No article with id {article_id!r}. Article ids are listed by GET /articles.")
     f = record.fields

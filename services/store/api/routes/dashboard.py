@@ -15,14 +15,17 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+import psycopg
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
+from starlette.concurrency import run_in_threadpool
 
+from services.store.api.deps import ReadDb
 from services.store.dashboard.attention import pipeline_attention
 from services.store.dashboard.figures import Charts, WindowTotals
 from services.store.dashboard.queries import (
@@ -37,6 +40,7 @@ from services.store.dashboard.queries import (
 )
 from services.store.dashboard.sampler import Sampler
 from services.store.db.queries.stats import rejected_files_by_reason, totals
+from services.store.db.read_connection import ReadConnection
 from services.store.watches.breaking import BreakingMarker, recent_breaking
 from shared.config import Settings
 from shared.events import utcnow
@@ -123,8 +127,9 @@ def make_router(settings: Settings, sampler: Sampler | None = None) -> APIRouter
         )
 
     @router.get("/dashboard/data", response_model=DashboardData)
-    def dashboard_data(request: Request) -> DashboardData:
-        sampler.sample_if_due()
+    async def dashboard_data(db: ReadDb) -> DashboardData:
+        # Scraping the services' metrics blocks: off the event loop.
+        await run_in_threadpool(sampler.sample_if_due)
         charts, window, statuses = sampler.view()
         data = DashboardData(
             generated_at=utcnow(),
@@ -139,36 +144,39 @@ def make_router(settings: Settings, sampler: Sampler | None = None) -> APIRouter
             attention=pipeline_attention(sampler),
             history_kept=sampler.history_kept,
         )
-        engine: Engine = request.app.state.engine
         try:
-            with engine.connect() as conn:
-                t = totals(conn)
-                data.archive = ArchiveTotals(
-                    articles=t["articles"],
-                    originals=t["originals"],
-                    reprints=t["articles"] - t["originals"],
-                    entities=t["entities"],
-                    rejected_files=t["rejected_files"],
-                    rejected_by_reason=rejected_files_by_reason(conn),
-                    dead_letters=t["dead_letters"],
-                    last_stored_at=t["last_stored_at"],
-                )
-                data.latest_articles = latest_articles(conn)
-                data.top_entities = top_entities(conn)
-                data.top_stories = biggest_stories(conn)
-                data.breaking_stories = recent_breaking(conn, TOP_STORIES_SINCE_HOURS)
-        except sa_exc.SQLAlchemyError as exc:
+            await db.read(partial(_archive_figures, data))
+        except psycopg.Error as exc:
             # The page is public to whoever reaches it: the database's own words (host names, roles,
-            # SQL) go to the log only, under a reference the page shows.
+            # SQL) go to the log only, under a reference the page shows. A pool that got no
+            # connection says only that: the log names the server it could not reach.
             reference = uuid.uuid4().hex[:12]
-            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            log.warning(
-                "dashboard: database unavailable",
-                extra={"reference": reference, "error": detail[0] if detail else type(exc).__name__},
-            )
+            detail = str(exc).strip().splitlines()
+            error = detail[0] if detail else type(exc).__name__
+            if isinstance(exc, PoolTimeout):
+                error = f"{error} (server {db.server})"
+            log.warning("dashboard: database unavailable", extra={"reference": reference, "error": error})
             data.database_error = (
                 f"The archive's database is unavailable right now; the store's log says why (reference {reference})."
             )
         return data
 
     return router
+
+
+async def _archive_figures(data: DashboardData, conn: ReadConnection) -> None:
+    t = await totals(conn)
+    data.archive = ArchiveTotals(
+        articles=t["articles"],
+        originals=t["originals"],
+        reprints=t["articles"] - t["originals"],
+        entities=t["entities"],
+        rejected_files=t["rejected_files"],
+        rejected_by_reason=await rejected_files_by_reason(conn),
+        dead_letters=t["dead_letters"],
+        last_stored_at=t["last_stored_at"],
+    )
+    data.latest_articles = await latest_articles(conn)
+    data.top_entities = await top_entities(conn)
+    data.top_stories = await biggest_stories(conn)
+    data.breaking_stories = await recent_breaking(conn, TOP_STORIES_SINCE_HOURS)

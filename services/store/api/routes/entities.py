@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.deps import DbConnection
+from services.store.api.deps import ReadDb
 from services.store.api.params import CursorToken, EntityKey, EntityTypeParam, SearchText
 from services.store.api.responses import model_response
 from services.store.api.schemas import (
@@ -44,8 +44,8 @@ class EntitySort(StrEnum):
         'the name the archive knows it by ("Trump" is listed as Donald Trump when he is the only Trump).'
     ),
 )
-def list_entities_route(
-    conn: DbConnection,
+async def list_entities_route(
+    db: ReadDb,
     q: Annotated[
         SearchText | None, Query(description="Words of a name or surface form, each a prefix, any case.")
     ] = None,
@@ -57,7 +57,9 @@ def list_entities_route(
     cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=sort.value) if cursor else None
-    rows = list_entities(conn, q=q, entity_type=entity_type, sort=sort.value, limit=limit + 1, after=after)
+    rows = await db.read(
+        lambda conn: list_entities(conn, q=q, entity_type=entity_type, sort=sort.value, limit=limit + 1, after=after)
+    )
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:
@@ -79,11 +81,11 @@ def list_entities_route(
     ),
     responses={404: {"model": ErrorMessage, "description": "No entity has this id, name or surface form."}},
 )
-def get_entity_route(
-    conn: DbConnection,
+async def get_entity_route(
+    db: ReadDb,
     entity_key: Annotated[EntityKey, Path(description="An entity id, name or surface form.")],
 ) -> Response:
-    profile = entity_profile(conn, entity_key)
+    profile = await db.read(lambda conn: entity_profile(conn, entity_key))
     if profile is None:
         raise HTTPException(
             404, f"No entity with id, name or surface form {entity_key!r}. Entities are listed by GET /entities?q=..."

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.store.api.deps import DbConnection
+from services.store.api.deps import ReadDb
 from services.store.api.schemas import ReasonCount, Stats
 from services.store.db.queries.stats import dead_letters_by_reason, totals
+from services.store.db.read_connection import ReadConnection
 
 router = APIRouter(tags=["stats"])
 
@@ -20,8 +21,12 @@ router = APIRouter(tags=["stats"])
         "topic, which the store records) and the latest ingest."
     ),
 )
-def stats_route(conn: DbConnection) -> Stats:
-    t = totals(conn)
+async def stats_route(db: ReadDb) -> Stats:
+    return await db.read(_stats)
+
+
+async def _stats(conn: ReadConnection) -> Stats:
+    t = await totals(conn)
     return Stats(
         articles=t["articles"],
         originals=t["originals"],
@@ -31,7 +36,8 @@ def stats_route(conn: DbConnection) -> Stats:
         rejected_files=t["rejected_files"],
         dead_letters=t["dead_letters"],
         dead_letters_by_reason=[
-            ReasonCount(stage=r["stage"], reason=r["reason"], count=r["count"]) for r in dead_letters_by_reason(conn)
+            ReasonCount(stage=r["stage"], reason=r["reason"], count=r["count"])
+            for r in await dead_letters_by_reason(conn)
         ],
         last_ingested_at=t["last_ingested_at"],
         last_stored_at=t["last_stored_at"],

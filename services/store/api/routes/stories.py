@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.deps import DbConnection
+from services.store.api.deps import ReadDb
 from services.store.api.errors import ParameterError
 from services.store.api.params import CursorToken, EntityKey, SearchText, StoryId
 from services.store.api.responses import model_response
@@ -23,7 +23,7 @@ from services.store.api.schemas import (
     StoryItem,
     StoryPage,
 )
-from services.store.db.queries.articles import resolve_entities
+from services.store.db.queries.entities import resolve_entities
 from services.store.db.queries.stories import (
     MULTI_REPORT_ORIGINALS,
     StoryFilters,
@@ -31,6 +31,7 @@ from services.store.db.queries.stories import (
     get_story,
     list_stories,
 )
+from services.store.db.read_connection import ReadConnection
 
 router = APIRouter(tags=["stories"])
 
@@ -56,8 +57,8 @@ _SORT = "-last_ingested_at"
         "is not shown as a story; `min_originals=1` lists those too."
     ),
 )
-def list_stories_route(
-    conn: DbConnection,
+async def list_stories_route(
+    db: ReadDb,
     q: Annotated[SearchText | None, Query(description="Web-search query over the stories' articles.")] = None,
     entity: Annotated[
         list[EntityKey] | None,
@@ -77,14 +78,13 @@ def list_stories_route(
     if since is not None and until is not None and until < since:
         raise ParameterError("until", f"is before since ({since.isoformat()})", until.isoformat())
     after = decode_cursor(cursor, resource=_CURSOR_RESOURCE, sort=_SORT) if cursor else None
-    filters = StoryFilters(
-        q=q,
-        entity_ids=resolve_entities(conn, entity or [], None),
-        since=since,
-        until=until,
-        min_originals=min_originals,
-    )
-    found = list_stories(conn, filters, limit=limit + 1, after=after)
+
+    async def listed(conn: ReadConnection) -> list[StorySummary]:
+        entity_ids = await resolve_entities(conn, entity or [], None)
+        filters = StoryFilters(q=q, entity_ids=entity_ids, since=since, until=until, min_originals=min_originals)
+        return await list_stories(conn, filters, limit=limit + 1, after=after)
+
+    found = await db.read(listed)
     page, more = found[:limit], len(found) > limit
     next_cursor = None
     if more:
@@ -127,11 +127,11 @@ def _item(story: StorySummary) -> StoryItem:
     description="The story's figures, its articles in time order, and how often its top entities appear per day.",
     responses={404: {"model": ErrorMessage, "description": "No article belongs to a story with this id."}},
 )
-def get_story_route(
-    conn: DbConnection,
+async def get_story_route(
+    db: ReadDb,
     story_id: Annotated[StoryId, Path(description="A story id from GET /stories or an article's story_id.")],
 ) -> Response:
-    record = get_story(conn, story_id)
+    record = await db.read(lambda conn: get_story(conn, story_id))
     if record is None:
         raise HTTPException(404, f"No story with id {story_id!r}. Story ids are listed by GET /stories.")
     item = _item(record.summary)

@@ -10,7 +10,7 @@ breaking stories as ``event: story.breaking``. A connection lasts at most
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from anyio import sleep, to_thread
@@ -77,15 +77,7 @@ def make_router(settings: Settings) -> APIRouter:
             str | None, Header(max_length=30, description="The last event id seen (sent by EventSource).")
         ] = None,
     ) -> StreamingResponse:
-        engine: Engine = request.app.state.engine
-
-        async def read(work: Callable[[Connection], T]) -> T:
-            def run() -> T:
-                with engine.connect() as conn:
-                    return work(conn)
-
-            return await to_thread.run_sync(run)
-
+        read = _reader(request.app.state.engine)
         filtered = query.model_fields_set & {"q", "entity", "entity_type", "source", "story", "include_duplicates"}
         if query.watch is not None and filtered:
             raise ParameterError("watch", "streams the watch's own filters: leave out the other filters", query.watch)
@@ -132,6 +124,19 @@ def make_router(settings: Settings) -> APIRouter:
         )
 
     return router
+
+
+def _reader(engine: Engine) -> Callable[[Callable[[Connection], T]], Awaitable[T]]:
+    """Run a feed query on the reader engine in a worker thread (the feed queries share the sync matching code the store runs when it writes)."""
+
+    async def read(work: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with engine.connect() as conn:
+                return work(conn)
+
+        return await to_thread.run_sync(run)
+
+    return read
 
 
 def _position(last_event_id: str | None, after: int | None) -> int | None:

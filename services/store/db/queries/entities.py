@@ -11,13 +11,15 @@ in the same articles most often, and how many of its articles fall on each day. 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, TextClause, select, text, tuple_
+from sqlalchemy import ColumnElement, TextClause, select, text, tuple_
 
 from services.store.db.models import entities
+from services.store.db.read_connection import ReadConnection
+from services.store.db.reader import AsyncConnection
 
 EntitySort = Literal["-article_count", "name"]
 
@@ -47,6 +49,47 @@ ROOTS_OF_VALUES_SQL = """
         WHERE CAST(%(type)s AS text) IS NULL OR r.type = CAST(%(type)s AS text)
     )
 """
+
+# Each value's entity group (its root and the rows folded into it, see db.entity_groups), with
+# each row's article count and the archive's size as the planner estimates it (pg_class: no count).
+_RESOLVE_ENTITIES_SQL = (
+    ROOTS_OF_VALUES_SQL
+    + """
+    SELECT t.n, m.id, m.article_count, archive.size
+    FROM typed t
+    JOIN entities m ON m.id = t.id OR m.canonical_id = t.id
+    CROSS JOIN (SELECT greatest(reltuples, 0) AS size FROM pg_class WHERE oid = 'articles'::regclass) AS archive
+"""
+)
+
+
+async def resolve_entities(conn: ReadConnection, values: Sequence[str], entity_type: str | None) -> list[list[str]]:
+    """For each value (an entity id, name or surface form, any case), the ids of the entity group it names."""
+    return (await resolve_entities_counted(conn.raw, values, entity_type))[0]
+
+
+async def resolve_entities_counted(
+    conn: AsyncConnection, values: Sequence[str], entity_type: str | None
+) -> tuple[list[list[str]], list[int], float]:
+    """The ids each value names, how many original articles each group's entities appear in, and the archive's size."""
+    if not values:
+        return [], [], 0.0
+    cursor = await conn.execute(
+        _RESOLVE_ENTITIES_SQL.encode(), {"values": list(values), "type": entity_type}, prepare=True
+    )
+    return _resolved(len(values), await cursor.fetchall())
+
+
+def _resolved(count: int, rows: Iterable[Any]) -> tuple[list[list[str]], list[int], float]:
+    groups: list[list[str]] = [[] for _ in range(count)]
+    counts = [0] * count
+    archive = 0.0
+    for position, entity_id, article_count, estimate in rows:
+        groups[position - 1].append(entity_id)
+        counts[position - 1] += article_count
+        archive = float(estimate)
+    return groups, counts, archive
+
 
 # Roots with a name or surface form (theirs or a folded row's) holding a word that starts with each
 # word of q, the words parsed as the words column parses them: "imr kha" -> imr:* & kha:*.
@@ -92,15 +135,15 @@ _PER_DAY = text(
 )
 
 
-def list_entities(
-    conn: Connection,
+async def list_entities(
+    conn: ReadConnection,
     *,
     q: str | None,
     entity_type: str | None,
     sort: EntitySort,
     limit: int,
     after: tuple[Any, str] | None = None,
-) -> list[RowMapping]:
+) -> list[dict[str, Any]]:
     """Up to ``limit`` root entities, after ``after``; with ``q``, those with a name or surface form
     (theirs or a folded row's) having a word that starts with each word of ``q`` (any case)."""
     e = entities.c
@@ -119,14 +162,14 @@ def list_entities(
         if after is not None:
             conditions.append(position > tuple_(after[0], after[1]))
     query = select(e.id, e.name, e.type, count.label("article_count")).where(*conditions).order_by(*order).limit(limit)
-    return list(conn.execute(query).mappings())
+    return (await conn.execute(query)).mappings()
 
 
 @dataclass
 class EntityProfile:
     fields: dict[str, Any]
-    co_occurring: list[RowMapping]
-    per_day: list[RowMapping]
+    co_occurring: list[dict[str, Any]]
+    per_day: list[dict[str, Any]]
 
 
 _FIND_ENTITY_SQL = (
@@ -147,18 +190,18 @@ _FIND_ENTITY_SQL = (
 )
 
 
-def find_entity(conn: Connection, key: str) -> dict[str, Any] | None:
+async def find_entity(conn: ReadConnection, key: str) -> dict[str, Any] | None:
     """The root entity ``key`` names (id, name or surface form; several: the most mentioned), with its group."""
-    row = conn.exec_driver_sql(_FIND_ENTITY_SQL, {"values": [key], "type": None}).mappings().first()
-    return dict(row) if row is not None else None
+    row = (await conn.execute_driver_sql(_FIND_ENTITY_SQL, {"values": [key], "type": None})).first()
+    return row.as_mapping() if row is not None else None
 
 
-def entity_profile(conn: Connection, key: str) -> EntityProfile | None:
-    fields = find_entity(conn, key)
+async def entity_profile(conn: ReadConnection, key: str) -> EntityProfile | None:
+    fields = await find_entity(conn, key)
     if fields is None:
         return None
     params: dict[str, Sequence[str] | int] = {"entity_ids": fields["member_ids"]}
-    co_occurring = list(conn.execute(_CO_OCCURRING, {**params, "limit": CO_OCCURRING_MAX}).mappings())
-    per_day = list(conn.execute(_PER_DAY, {**params, "limit": PER_DAY_MAX_DAYS}).mappings())
+    co_occurring = (await conn.execute(_CO_OCCURRING, {**params, "limit": CO_OCCURRING_MAX})).mappings()
+    per_day = (await conn.execute(_PER_DAY, {**params, "limit": PER_DAY_MAX_DAYS})).mappings()
     per_day.reverse()  # oldest first, as a chart reads
     return EntityProfile(fields=fields, co_occurring=co_occurring, per_day=per_day)

@@ -6,7 +6,11 @@ the store learns of them by consuming ``news.dlq.v1`` into ``dead_letters``.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, RowMapping, text
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from services.store.db.read_connection import ReadConnection
 
 _TOTALS = text(
     """
@@ -37,18 +41,19 @@ _DEAD_LETTERS_BY_REASON = text(
 )
 
 
-def totals(conn: Connection) -> RowMapping:
-    return conn.execute(_TOTALS).mappings().one()
+async def totals(conn: ReadConnection) -> dict[str, Any]:
+    return (await conn.execute(_TOTALS)).one().as_mapping()
 
 
-def rejected_files_by_reason(conn: Connection) -> dict[str, int]:
+async def rejected_files_by_reason(conn: ReadConnection) -> dict[str, int]:
     """The files ``totals()`` counts as rejected, by reason (the dashboard's chart beside that tile)."""
-    return {row.reason: int(row.files) for row in conn.execute(_REJECTED_FILES_BY_REASON)}
+    return {row.reason: int(row.files) for row in await conn.execute(_REJECTED_FILES_BY_REASON)}
 
 
-def dead_letters_by_reason(conn: Connection) -> list[RowMapping]:
-    return list(conn.execute(_DEAD_LETTERS_BY_REASON).mappings())
+async def dead_letters_by_reason(conn: ReadConnection) -> list[dict[str, Any]]:
+    return (await conn.execute(_DEAD_LETTERS_BY_REASON)).mappings()
 
 
 def database_answers(conn: Connection) -> bool:
+    """The /health probe's question (on its own connection in a thread: see ``api.probe``)."""
     return conn.execute(text("SELECT 1")).scalar_one() == 1

@@ -25,15 +25,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Date, RowMapping, cast, func, literal_column, select, text, tuple_
+from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select, text, tuple_
 
 from services.store.db.models import (
     TEXT_SEARCH_CONFIG,
     article_entities,
     articles,
-    shown_title_sql,
-    title_derived_sql,
 )
+from services.store.db.queries import story_sql
+from services.store.db.read_connection import ReadConnection
 
 # Entities named in a story's label, and entities listed with each story.
 LABEL_ENTITIES = 3
@@ -46,96 +46,6 @@ STORY_ARTICLES_MAX = 200
 MULTI_REPORT_ORIGINALS = 2
 
 _CONFIG: ColumnElement[str] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
-_DAY_SQL = "coalesce(a.published_at, (a.ingested_at AT TIME ZONE 'UTC')::date)"
-
-_AGGREGATES = text(
-    """
-    SELECT a.story_id,
-           count(*) AS article_count,
-           count(*) FILTER (WHERE a.duplicate_of IS NULL) AS original_count,
-           count(DISTINCT lower(btrim(a.source))) FILTER (WHERE btrim(a.source) <> '') AS source_count,
-           count(a.published_at) AS dated_count,
-           coalesce(min(a.published_at), min((a.ingested_at AT TIME ZONE 'UTC')::date)) AS first_day,
-           coalesce(max(a.published_at), max((a.ingested_at AT TIME ZONE 'UTC')::date)) AS last_day,
-           min(a.ingested_at) AS first_ingested_at,
-           max(a.ingested_at) AS last_ingested_at
-    FROM articles a
-    WHERE a.story_id = ANY(CAST(:story_ids AS text[]))
-    GROUP BY a.story_id
-    """
-)
-
-# The representative headline: the title of the story's earliest original that has one (dated
-# originals by publication date first: an undated one is placed by its arrival, after them). A
-# headline the source wrote wins over one derived from a body; a story whose originals have none
-# takes the earliest derived one, so it is never shown without a headline.
-_HEADLINES = text(
-    """
-    SELECT DISTINCT ON (a.story_id) a.story_id, coalesce(nullif(btrim(a.title), ''), a.derived_title) AS title
-    FROM articles a
-    WHERE a.story_id = ANY(CAST(:story_ids AS text[]))
-      AND a.duplicate_of IS NULL
-      AND coalesce(nullif(btrim(a.title), ''), nullif(btrim(a.derived_title), '')) IS NOT NULL
-    ORDER BY a.story_id, nullif(btrim(a.title), '') IS NULL, a.published_at NULLS LAST, a.ingested_at, a.article_id
-    """
-)
-
-_TOP_ENTITIES = text(
-    """
-    SELECT story_id, id, name, type, mention_count, article_count FROM (
-        SELECT a.story_id, e.id, e.name, e.type,
-               sum(ae.mention_count) AS mention_count, count(*) AS article_count,
-               row_number() OVER (
-                   PARTITION BY a.story_id ORDER BY sum(ae.mention_count) DESC, count(*) DESC, e.name, e.id
-               ) AS rank
-        FROM articles a
-        JOIN article_entities ae ON ae.article_id = a.article_id
-        JOIN entities e ON e.id = ae.entity_id
-        WHERE a.story_id = ANY(CAST(:story_ids AS text[])) AND ae.in_original
-        GROUP BY a.story_id, e.id, e.name, e.type
-    ) AS ranked
-    WHERE rank <= :limit
-    ORDER BY story_id, rank
-    """
-)
-
-_ARTICLES = text(
-    f"""
-    SELECT a.article_id, {shown_title_sql("a")} AS title, {title_derived_sql("a")} AS title_derived,
-           a.source_file, a.source, a.published_at, a.ingested_at, a.duplicate_of, a.duplicate_kind
-    FROM articles a
-    WHERE a.story_id = :story_id
-    ORDER BY {_DAY_SQL}, a.ingested_at, a.article_id
-    LIMIT :limit
-    """
-)
-
-_TIMELINE = text(
-    f"""
-    SELECT ae.entity_id, {_DAY_SQL} AS day, count(*) AS article_count
-    FROM articles a JOIN article_entities ae ON ae.article_id = a.article_id
-    WHERE a.story_id = :story_id AND ae.in_original AND ae.entity_id = ANY(CAST(:entity_ids AS text[]))
-    GROUP BY ae.entity_id, day
-    ORDER BY ae.entity_id, day
-    """
-)
-
-_BIGGEST_SINCE = text(
-    """
-    SELECT r.story_id, r.recent_articles
-    FROM (
-        SELECT a.story_id, count(*) AS recent_articles, max(a.ingested_at) AS last_ingested_at
-        FROM articles a
-        WHERE a.story_id IS NOT NULL AND a.ingested_at >= :since
-        GROUP BY a.story_id
-    ) AS r
-    WHERE (
-        SELECT count(*) FROM articles m WHERE m.story_id = r.story_id AND m.duplicate_of IS NULL
-    ) >= :min_originals
-    ORDER BY r.recent_articles DESC, r.last_ingested_at DESC, r.story_id
-    LIMIT :limit
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -167,7 +77,7 @@ class StorySummary:
     first_ingested_at: datetime
     last_ingested_at: datetime
     headline: str | None
-    top_entities: list[RowMapping]
+    top_entities: list[dict[str, Any]]
 
     @property
     def kind(self) -> StoryKind:
@@ -188,18 +98,18 @@ class StoryRecord:
     """One story in full: its summary, its articles in time order and its top entities' days."""
 
     summary: StorySummary
-    articles: list[RowMapping]
-    timeline: dict[str, list[RowMapping]] = field(default_factory=dict)
+    articles: list[dict[str, Any]]
+    timeline: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def summaries(conn: Connection, story_ids: Sequence[str]) -> dict[str, StorySummary]:
+async def summaries(conn: ReadConnection, story_ids: Sequence[str]) -> dict[str, StorySummary]:
     """The figures of each story named that has articles (three grouped reads through ix_articles_story)."""
     if not story_ids:
         return {}
     params = {"story_ids": list(story_ids)}
-    headlines = {row["story_id"]: row["title"] for row in conn.execute(_HEADLINES, params).mappings()}
-    top: dict[str, list[RowMapping]] = {}
-    for row in conn.execute(_TOP_ENTITIES, {**params, "limit": TOP_ENTITIES_MAX}).mappings():
+    headlines = {row["story_id"]: row["title"] for row in (await conn.execute(story_sql.HEADLINES, params)).mappings()}
+    top: dict[str, list[dict[str, Any]]] = {}
+    for row in (await conn.execute(story_sql.TOP_ENTITIES, {**params, "limit": TOP_ENTITIES_MAX})).mappings():
         top.setdefault(row["story_id"], []).append(row)
     return {
         row["story_id"]: StorySummary(
@@ -215,7 +125,7 @@ def summaries(conn: Connection, story_ids: Sequence[str]) -> dict[str, StorySumm
             headline=headlines.get(row["story_id"]),
             top_entities=top.get(row["story_id"], []),
         )
-        for row in conn.execute(_AGGREGATES, params).mappings()
+        for row in (await conn.execute(story_sql.AGGREGATES, params)).mappings()
     }
 
 
@@ -243,8 +153,8 @@ def _conditions(filters: StoryFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def list_stories(
-    conn: Connection,
+async def list_stories(
+    conn: ReadConnection,
     filters: StoryFilters,
     *,
     limit: int,
@@ -257,10 +167,10 @@ def list_stories(
     """
     if any(not ids for ids in filters.entity_ids):
         return []  # an entity nobody mentions: no story can mention all of them
-    if _walk_pays(conn, filters):
-        walked = _walk_newest_stories(conn, filters, limit=limit, after=after)
+    if await _walk_pays(conn, filters):
+        walked = await _walk_newest_stories(conn, filters, limit=limit, after=after)
         if walked is not None:
-            found = summaries(conn, walked)
+            found = await summaries(conn, walked)
             return [found[story_id] for story_id in walked if story_id in found]
     a = articles.c
     last = func.max(a.ingested_at)
@@ -271,8 +181,8 @@ def list_stories(
     if after is not None:
         query = query.having(tuple_(last, a.story_id) < tuple_(after[0], after[1]))
     query = query.order_by(last.desc(), a.story_id.desc()).limit(limit)
-    ids = [row[0] for row in conn.execute(query)]
-    found = summaries(conn, ids)
+    ids = (await conn.execute(query)).scalars()
+    found = await summaries(conn, ids)
     return [found[story_id] for story_id in ids if story_id in found]
 
 
@@ -321,17 +231,17 @@ _STORIES_WITH_ORIGINALS = text(
 _ENTITY_ARTICLES = text("SELECT coalesce(sum(article_count), 0) FROM entities WHERE id = ANY(CAST(:ids AS text[]))")
 
 
-def _walk_pays(conn: Connection, filters: StoryFilters) -> bool:
+async def _walk_pays(conn: ReadConnection, filters: StoryFilters) -> bool:
     if not filters.entity_ids or filters.q is not None or filters.since is not None or filters.until is not None:
         return False
-    return all(
-        (conn.execute(_ENTITY_ARTICLES, {"ids": list(ids)}).scalar() or 0) >= WALK_MIN_ARTICLES
-        for ids in filters.entity_ids
-    )
+    for ids in filters.entity_ids:
+        if ((await conn.execute(_ENTITY_ARTICLES, {"ids": list(ids)})).scalar() or 0) < WALK_MIN_ARTICLES:
+            return False
+    return True
 
 
-def _walk_newest_stories(
-    conn: Connection, filters: StoryFilters, *, limit: int, after: tuple[datetime, str] | None
+async def _walk_newest_stories(
+    conn: ReadConnection, filters: StoryFilters, *, limit: int, after: tuple[datetime, str] | None
 ) -> list[str] | None:
     """The ids of the page's stories, in listing order; None when the walk grew too long to pay.
 
@@ -345,15 +255,16 @@ def _walk_newest_stories(
     while walked < _WALK_MAX_ARTICLES:
         at, article = position
         statement = _WALK_FIRST if article is None else _WALK_NEXT
-        rows = conn.execute(statement, {"at": at, "article_id": article, "limit": _WALK_CHUNK_ARTICLES}).all()
+        rows = (await conn.execute(statement, {"at": at, "article_id": article, "limit": _WALK_CHUNK_ARTICLES})).all()
         walked += len(rows)
         met = list(dict.fromkeys(row.story_id for row in rows if row.story_id not in seen))
         seen.update(met)
         if met:
-            last: dict[str, datetime] = {row[0]: row[1] for row in conn.execute(_STORY_LAST, {"story_ids": met})}
+            last: dict[str, datetime] = {row[0]: row[1] for row in await conn.execute(_STORY_LAST, {"story_ids": met})}
             # A story whose newest article is at or above the cursor was on an earlier page.
             candidates = [s for s in met if after is None or (last[s], s) < after]
-            for story in _with_originals(conn, _naming_every_entity(conn, candidates, filters.entity_ids), filters):
+            named = await _naming_every_entity(conn, candidates, filters.entity_ids)
+            for story in await _with_originals(conn, named, filters):
                 found[story] = last[story]
         ordered = sorted(found, key=lambda story: (found[story], story), reverse=True)
         if len(rows) < _WALK_CHUNK_ARTICLES:
@@ -365,35 +276,37 @@ def _walk_newest_stories(
     return None
 
 
-def _with_originals(conn: Connection, story_ids: list[str], filters: StoryFilters) -> list[str]:
+async def _with_originals(conn: ReadConnection, story_ids: list[str], filters: StoryFilters) -> list[str]:
     """The stories among ``story_ids`` with at least ``filters.min_originals`` originals, as the listing keeps."""
     if filters.min_originals <= 1 or not story_ids:
         return story_ids
     params = {"story_ids": story_ids, "min_originals": filters.min_originals}
-    kept = set(conn.execute(_STORIES_WITH_ORIGINALS, params).scalars())
+    kept = set((await conn.execute(_STORIES_WITH_ORIGINALS, params)).scalars())
     return [story for story in story_ids if story in kept]
 
 
-def _naming_every_entity(conn: Connection, story_ids: list[str], groups: Sequence[Sequence[str]]) -> list[str]:
+async def _naming_every_entity(
+    conn: ReadConnection, story_ids: list[str], groups: Sequence[Sequence[str]]
+) -> list[str]:
     """The stories among ``story_ids`` with an article naming each group's entities (any one of a group)."""
     remaining = story_ids
     for ids in groups:
         if not remaining:
             break
-        named = set(conn.execute(_STORIES_NAMING, {"story_ids": remaining, "entity_ids": list(ids)}).scalars())
+        named = set((await conn.execute(_STORIES_NAMING, {"story_ids": remaining, "entity_ids": list(ids)})).scalars())
         remaining = [story for story in remaining if story in named]
     return remaining
 
 
-def get_story(conn: Connection, story_id: str) -> StoryRecord | None:
-    summary = summaries(conn, [story_id]).get(story_id)
+async def get_story(conn: ReadConnection, story_id: str) -> StoryRecord | None:
+    summary = (await summaries(conn, [story_id])).get(story_id)
     if summary is None:
         return None
-    members = list(conn.execute(_ARTICLES, {"story_id": story_id, "limit": STORY_ARTICLES_MAX}).mappings())
+    members = (await conn.execute(story_sql.ARTICLES, {"story_id": story_id, "limit": STORY_ARTICLES_MAX})).mappings()
     charted = [row["id"] for row in summary.top_entities[:TIMELINE_ENTITIES]]
-    timeline: dict[str, list[RowMapping]] = {entity_id: [] for entity_id in charted}
+    timeline: dict[str, list[dict[str, Any]]] = {entity_id: [] for entity_id in charted}
     if charted:
-        for row in conn.execute(_TIMELINE, {"story_id": story_id, "entity_ids": charted}).mappings():
+        for row in (await conn.execute(story_sql.TIMELINE, {"story_id": story_id, "entity_ids": charted})).mappings():
             timeline[row["entity_id"]].append(row)
     return StoryRecord(summary=summary, articles=members, timeline=timeline)
 
@@ -404,13 +317,13 @@ class RecentStory:
     recent_articles: int
 
 
-def top_stories(
-    conn: Connection, since: datetime, limit: int, min_originals: int = MULTI_REPORT_ORIGINALS
+async def top_stories(
+    conn: ReadConnection, since: datetime, limit: int, min_originals: int = MULTI_REPORT_ORIGINALS
 ) -> list[RecentStory]:
     """The stories (of at least ``min_originals`` originals) with the most articles ingested since ``since``."""
     params = {"since": since, "limit": limit, "min_originals": min_originals}
-    rows: list[Any] = list(conn.execute(_BIGGEST_SINCE, params).mappings())
-    found = summaries(conn, [row["story_id"] for row in rows])
+    rows: list[Any] = (await conn.execute(story_sql.BIGGEST_SINCE, params)).mappings()
+    found = await summaries(conn, [row["story_id"] for row in rows])
     return [
         RecentStory(summary=found[row["story_id"]], recent_articles=row["recent_articles"])
         for row in rows

@@ -29,6 +29,13 @@ _EMPTY_TEXT_ARRAY = sa.text("'{}'::text[]")
 
 
 def upgrade() -> None:
+    _articles()
+    _entities()
+    _article_entities()
+    _dead_letters()
+
+
+def _articles() -> None:
     op.create_table(
         "articles",
         sa.Column("article_id", sa.Text(), nullable=False),
@@ -88,6 +95,8 @@ def upgrade() -> None:
         "ix_articles_source", "articles", [sa.text("lower(source)")], postgresql_where=sa.text("source IS NOT NULL")
     )
 
+
+def _entities() -> None:
     op.create_table(
         "entities",
         sa.Column("id", sa.Text(), nullable=False),
@@ -102,6 +111,8 @@ def upgrade() -> None:
     op.create_index("ix_entities_popular", "entities", ["article_count", "id"])
     op.create_index("ix_entities_type_popular", "entities", ["type", "article_count", "id"])
 
+
+def _article_entities() -> None:
     op.create_table(
         "article_entities",
         sa.Column("article_id", sa.Text(), nullable=False),
@@ -130,6 +141,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_article_entities_type", "article_entities", ["entity_type", "article_id"])
 
+
+def _dead_letters() -> None:
     op.create_table(
         "dead_letters",
         sa.Column("letter_id", sa.Text(), nullable=False),

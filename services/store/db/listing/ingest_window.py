@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.store.db.queries.statistics_cache import CachedStatistics
+from services.store.db.listing.statistics_cache import CachedStatistics
 
 _STATISTICS_SQL = b"""
     SELECT (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'articles'::regclass),
@@ -61,6 +61,3 @@ class IngestHistogram(CachedStatistics):
             return self.bounds[edge] if edge > 0 else None
         edge = math.ceil(start + span)
         return self.bounds[edge] if edge < buckets else None
-
-
-HISTOGRAM = IngestHistogram()

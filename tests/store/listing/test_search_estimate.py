@@ -12,8 +12,8 @@ import asyncio
 import psycopg
 import pytest
 
+from services.store.db.listing.search_estimate import DEFAULT_LEXEME_SHARE, LexemeStatistics
 from services.store.db.models import TEXT_SEARCH_CONFIG
-from services.store.db.queries.search_estimate import DEFAULT_LEXEME_SHARE, LexemeStatistics
 from shared.db import libpq_url
 
 FREQUENCIES = {"nuclear": 0.1, "test": 0.2, "trump": 0.5, "o'neil": 0.3}

@@ -14,8 +14,8 @@ from typing import Final
 
 import psutil
 
-from tests.faults.resources import Sampler, Usage, measure
-from tests.faults.support import Pipeline, drop, make_articles, stored_count, wait_until
+from bench.harness.pipeline import Pipeline, drop, make_articles, stored_count, wait_until
+from bench.harness.resources import Sampler, Usage, measure
 
 WARM_UP_FILES: Final = 5
 # Open descriptors may differ by a few between two idle moments (pooled connections, sockets).

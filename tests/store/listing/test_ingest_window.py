@@ -1,4 +1,4 @@
-"""The ingest-time window a search sorted by ingest time reads (``db.queries.ingest_window``).
+"""The ingest-time window a search sorted by ingest time reads (``db.listing.ingest_window``).
 
 ``window_edge`` is checked on a hand-built histogram of 10 buckets of 100 articles: the edge it
 gives must hold at least the rows asked for between the page's start (the archive's end, or the
@@ -16,9 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from services.store.db.queries import statistics_cache
-from services.store.db.queries.ingest_window import IngestHistogram
-from services.store.db.queries.statistics_cache import REFRESH_SECONDS
+from services.store.db.listing import statistics_cache
+from services.store.db.listing.ingest_window import IngestHistogram
+from services.store.db.listing.statistics_cache import REFRESH_SECONDS
 from shared.db import libpq_url
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""What the fault tests share: a ``newsflow run`` under test, article files made from real text, and DB checks.
+"""A ``newsflow run`` under test, article files made from real text, and DB checks (fault tests, load bench).
 
 The pipeline is started exactly as a user starts it (``python -m services.cli run`` as a child
 process); faults are real signals to real processes (SIGKILL, SIGSTOP/SIGCONT), and every check
@@ -24,8 +24,8 @@ import httpx
 import psutil
 import psycopg
 
+from bench.harness.paths import REPO_ROOT, SEEDS_DIR
 from services.embedded import free_port
-from tests.conftest import REPO_ROOT, SEEDS_DIR
 
 # Generous: the machine has 2 cores shared with other test runs, and a join takes ~3 s.
 START_TIMEOUT_SECONDS: Final = 180.0

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench.harness.live import Receiver, webhook_receiver
+from bench.harness.pipeline import ArticleFile, Pipeline, drop, stored_count, wait_until
 from services.store.watches.signing import SIGNATURE_HEADER, verify
-from tests.faults.support import ArticleFile, Pipeline, drop, stored_count, wait_until
-from tests.store.live import Receiver, webhook_receiver
 
 # Filters for generated watches, cycled; every other round adds include_duplicates.
 WATCH_FILTERS: tuple[dict[str, Any], ...] = (

@@ -1,4 +1,4 @@
-"""Test helpers for the watch features over real HTTP: the API under uvicorn in a thread, an SSE reader,
+"""Watch features over real HTTP, for the tests and benches: the API under uvicorn in a thread, an SSE reader,
 and a webhook receiver that records (and dedupes) deliveries."""
 
 from __future__ import annotations

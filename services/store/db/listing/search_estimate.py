@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.store.db.queries.statistics_cache import CachedStatistics
+from services.store.db.listing.statistics_cache import CachedStatistics
 from services.store.tsquery_text import TOKEN, token_of
 
 # The planner's selectivity for a lexeme it has no statistics for (DEFAULT_TS_MATCH_SEL).
@@ -141,6 +141,3 @@ class _Estimate:
 
 def _clamped(share: float) -> float:
     return min(max(share, 0.0), 1.0)
-
-
-LEXEMES = LexemeStatistics()
