@@ -1,4 +1,4 @@
-"""Issue 19 against a running ``newsflow run``: a 5 MB article is stored whole in seconds and tagged in
+"""Issue 19 against a running ``newsflow run``: a 1.5 MB article is stored whole in seconds and tagged in
 full later (a file dropped after it flows meanwhile, a crash of enrich loses nothing), 200 hostile
 files never stop ingest, and ``/health`` says ``degraded`` while a file sits in quarantine.
 
@@ -33,16 +33,17 @@ HOSTILE_FILES: Final = 200
 # printable text is tagged at ~14,000 characters a second) can take longer, so the test bounds it
 # loosely and bench/hostile.py measures the figure (docs/benchmarks.md).
 NORMAL_STORED_WITHIN_SECONDS: Final = 60.0
-LONG_ARTICLE_BYTES: Final = 5 * 1024 * 1024
-# Enrich tags only its head (entity_head_chars) before publishing it, but still fingerprints all of it
-# for its reprint and story decisions, and ingest and the store still read and write 5 MB: 23 s seen at
-# load average 9 and 28 s at 11 on this shared 2-core machine. The issue asks for 10 s: bench/hostile.py
-# measures the figure (docs/benchmarks.md).
+# The issue's own example, a 1.5 MB speech transcript (bench/hostile.py times 5 MB too).
+LONG_ARTICLE_BYTES: Final = 1536 * 1024
+# Enrich tags only its head (entity_head_chars) before publishing it, but still fingerprints all of
+# it for its reprint and story decisions, and ingest and the store read and write all of it: 4.6 s
+# seen for 1.5 MB at load average 8 (23-28 s for 5 MB at 9-11) on this shared 2-core machine. The
+# issue asks for 10 s: bench/hostile.py measures the figure (docs/benchmarks.md).
 LONG_ARTICLE_STORED_WITHIN_SECONDS: Final = 60.0
 # A file dropped right after it goes through while the rest of the long one is tagged.
 FILE_AFTER_LONG_STORED_WITHIN_SECONDS: Final = 60.0
-# spaCy tags about 45,000 characters a CPU second here: all of 5 MB is ~2 minutes of CPU (457 s seen at
-# load average 9), behind the long junk the hostile files left to tag, and redone once after the kill.
+# spaCy tags about 45,000 characters a CPU second here: all of 1.5 MB is ~35 s of CPU (42 s seen at
+# load average 8), behind the long junk the hostile files left to tag, and redone once after the kill.
 LONG_ARTICLE_TAGGED_WITHIN_SECONDS: Final = 1200.0
 
 
@@ -132,7 +133,7 @@ def test_health_is_degraded_while_a_file_is_quarantined(pipeline: Pipeline) -> N
     wait_until(lambda: pipeline.health().json()["status"] == "ok", "/health to be ok again", 30)
 
 
-# --- a 5 MB article ------------------------------------------------------------------------------
+# --- a 1.5 MB article ----------------------------------------------------------------------------
 def _found_by(pipeline: Pipeline, word: str) -> list[str]:
     found = httpx.get(f"{pipeline.api}/articles", params={"q": word}, timeout=HTTP_TIMEOUT_SECONDS).json()
     return [item["id"] for item in found["items"]]
@@ -154,23 +155,23 @@ def _pieces_tagged(pipeline: Pipeline) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_a_5_mb_article_is_stored_in_seconds_later_files_flow_and_its_entities_follow_a_crash(
+def test_a_1_5_mb_article_is_stored_in_seconds_later_files_flow_and_its_entities_follow_a_crash(
     pipeline: Pipeline,
 ) -> None:
     text, marker = long_transcript(LONG_ARTICLE_BYTES, FUZZ_SEED), LAST_PARAGRAPH_WORD
-    assert len(text) > 5_000_000 > 1_000_000, "over spaCy's 1,000,000-character limit per call"
+    assert len(text) > 1_500_000 > 1_000_000, "over spaCy's 1,000,000-character limit per call"
     dropped_at = time.monotonic()
     identity = _drop(pipeline, "transcript.txt", text)
     after = _drop(pipeline, "after-transcript.txt", "Harbour works\n\nThe mayor of Leeds opened the new harbour.\n")
 
     wait_until(
-        lambda: _found_by(pipeline, marker) == [identity], "the 5 MB article", LONG_ARTICLE_STORED_WITHIN_SECONDS
+        lambda: _found_by(pipeline, marker) == [identity], "the 1.5 MB article", LONG_ARTICLE_STORED_WITHIN_SECONDS
     )
-    print(f"\n5 MB article stored and found by its last words {time.monotonic() - dropped_at:.1f} s after the drop")
+    print(f"\n1.5 MB article stored and found by its last words {time.monotonic() - dropped_at:.1f} s after the drop")
     detail = _article(pipeline, identity)
     assert detail is not None
-    assert len(detail["body"]) > 5_000_000 and detail["body"].rstrip().endswith("for its support.")
-    # Minutes of tagging are left (a quarter of a second per 10,000 characters at best), so its tail is not tagged yet.
+    assert len(detail["body"]) > 1_500_000 and detail["body"].rstrip().endswith("for its support.")
+    # Half a minute of tagging is left (a quarter of a second per 10,000 characters at best): no tail yet.
     assert detail["entities_complete"] is False
     assert "Imran Khan" in _entity_names(detail), "the head is tagged at once"
     assert "Jacinda Ardern" not in _entity_names(detail)
@@ -188,8 +189,8 @@ def test_a_5_mb_article_is_stored_in_seconds_later_files_flow_and_its_entities_f
     def tagged_in_full() -> bool:
         return bool((_article(pipeline, identity) or {}).get("entities_complete"))
 
-    wait_until(tagged_in_full, "the 5 MB article's full entities", LONG_ARTICLE_TAGGED_WITHIN_SECONDS)
-    print(f"5 MB article tagged in full {time.monotonic() - dropped_at:.0f} s after the drop")
+    wait_until(tagged_in_full, "the 1.5 MB article's full entities", LONG_ARTICLE_TAGGED_WITHIN_SECONDS)
+    print(f"1.5 MB article tagged in full {time.monotonic() - dropped_at:.0f} s after the drop")
     detail = _article(pipeline, identity)
     assert detail is not None
     assert {"Jacinda Ardern", "Imran Khan"} <= _entity_names(detail), "the last piece was tagged too"
