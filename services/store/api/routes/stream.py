@@ -127,7 +127,10 @@ def make_router(settings: Settings) -> APIRouter:
 
 
 def _reader(engine: Engine) -> Callable[[Callable[[Connection], T]], Awaitable[T]]:
-    """Run a feed query on the reader engine in a worker thread (the feed queries share the sync matching code the store runs when it writes)."""
+    """Run a feed query on the reader engine in a worker thread.
+
+    The feed's queries share the (sync) matching code the store runs in its writing transaction.
+    """
 
     async def read(work: Callable[[Connection], T]) -> T:
         def run() -> T:
