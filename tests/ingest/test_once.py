@@ -201,6 +201,9 @@ def ingest_process(ingest_settings: Settings, tmp_path: Path) -> Iterator[tuple[
     try:
         if not wait_for_port("127.0.0.1", port, _METRICS_START_SECONDS):
             raise AssertionError(f"metrics never served; ingest log:\n{log_path.read_text()}")
+        # Metrics are served before the service has connected and made its folders (so a slow
+        # broker shows on /metrics); a test that writes into those folders waits for the start.
+        wait_for(lambda: "ingest started" in log_path.read_text(errors="replace"), "ingest to start")
         yield ingest_settings, f"http://127.0.0.1:{port}/metrics"
     finally:
         process.send_signal(signal.SIGTERM)
