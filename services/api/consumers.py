@@ -6,9 +6,9 @@ gauges, which the dashboard's sampler reads along with every other service's met
 scraper. Why a consumer is degraded (the error it retries on) is not a label value: the store's
 own ``/health`` (on ``NEWSFLOW_STORE_METRICS_PORT``) and its log say it.
 
-An API with no metrics endpoint to read (tests, an API started alone) has no consumers to report.
-When endpoints are configured but none reports the consumers, the store cannot be reached: that
-is a problem, said naming the store.
+An API with no store to read (tests, an API started alone or beside ingest only) has no
+consumers to report. When the store's endpoint (or one not known to be another service's) does
+not answer, the store cannot be reached: that is a problem, said naming the store.
 """
 
 from __future__ import annotations
@@ -59,19 +59,15 @@ def _states(readings: dict[str, float]) -> dict[str, str]:
 
 
 def _store_unreadable(remote: list[EndpointStatus]) -> str | None:
-    """Why no endpoint reported the consumers; None when there is no endpoint to read at all."""
-    if not remote:
-        return None
+    """Why no endpoint reported the consumers, when one that may be the store did not answer.
+
+    None when every endpoint answered (none of them is a store: an API read beside ingest alone)
+    or there is none to read.
+    """
     down = [s for s in remote if not s.up and s.service == STORE]
     # Without a targets file (NEWSFLOW_METRICS_TARGETS) a silent endpoint is known by its address only.
     down = down or [s for s in remote if not s.up and s.service == s.address]
-    if down:
-        return (
-            "store: not reachable, its consumers' states are unknown ("
-            + "; ".join(s.error or s.address for s in down)
-            + ")"
-        )
-    return (
-        "store: no metrics endpoint reports its consumers' states (list the store's "
-        "NEWSFLOW_STORE_METRICS_PORT in NEWSFLOW_METRICS_TARGETS)"
-    )
+    if not down:
+        return None
+    errors = "; ".join(s.error or s.address for s in down)
+    return f"store: not reachable, its consumers' states are unknown ({errors})"
