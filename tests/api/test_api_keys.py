@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from services.api.app import create_app
 from services.api.auth import COOKIE, OPEN_PATHS
 from shared.config import Settings
-from tests.store.test_api_fuzz import CHECKS, OPERATIONS
+from tests.api.test_api_fuzz import CHECKS, OPERATIONS
 
 KEY = "k3y-for-the-tests"
 OTHER_KEY = "second-key"
