@@ -261,7 +261,7 @@ def test_no_secret_is_committed() -> None:
     raw = stack.raw_compose()["services"]
     assert raw["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert raw["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
-    assert "${POSTGRES_WRITER_PASSWORD:?" in raw["x-newsflow"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_WRITER_PASSWORD:?" in stack.raw_compose()["x-newsflow"]["environment"]["DATABASE_URL"]
     assert "${POSTGRES_API_PASSWORD:?" in raw["api"]["environment"]["NEWSFLOW_API_DATABASE_URL"]
     assert "${POSTGRES_PASSWORD:?" in raw["migrate"]["environment"]["DATABASE_URL"]
     example = stack.env_example()
