@@ -65,7 +65,7 @@ WORKDIR /var/lib/newsflow
 RUN --network=none python -c "from shared.config import Settings; from services.enrich.entities.model import load_ner; load_ner(Settings().spacy_model)" \
     && newsflow --help > /dev/null
 
-EXPOSE 8000 9101 9102
+EXPOSE 8000 9101 9102 9103
 
 # Probes the endpoint of whichever service this container runs (see deploy/healthcheck.py).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

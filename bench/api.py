@@ -49,9 +49,9 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bench import common, cpu
+from services.api.app import create_app
 from services.embedded import free_port
 from services.enrich.entities.mentions import LABEL_TYPES
-from services.store.api.app import create_app
 from services.store.db.session import make_writer_engine
 from services.store.db.writes import upsert_articles
 from shared.config import Settings, get_settings

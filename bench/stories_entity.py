@@ -30,8 +30,8 @@ import psycopg
 import uvicorn
 
 from bench.common import machine_line, scratch_database, write_section
+from services.api.app import create_app
 from services.embedded import free_port
-from services.store.api.app import create_app
 from services.store.db.queries import stories as story_queries
 from services.store.db.session import make_writer_engine
 from services.store.db.writes import upsert_articles

@@ -137,7 +137,7 @@ def overview() -> list[Panel]:
                 )
             ],
             "Files held in a claim folder past NEWSFLOW_STUCK_CLAIM_SECONDS, and files set aside in quarantine/. "
-            "Above 0, the store's /health says degraded with the reason.",
+            "Above 0, the API's /health says degraded with the reason.",
             width=3,
             height=5,
             extra_defaults=_alert_when_above_zero(),
@@ -794,7 +794,7 @@ def _variable(name: str, label: str, query: str, description: str) -> dict[str, 
 def variables() -> list[dict[str, Any]]:
     return [
         _variable(
-            "service", "service", f"label_values(up{{{NEWSFLOW}}}, service)", "ingest, enrich or store (processes)"
+            "service", "service", f"label_values(up{{{NEWSFLOW}}}, service)", "ingest, enrich, store or api (processes)"
         ),
         _variable(
             "instance",

@@ -6,7 +6,9 @@ command line of PID 1 (``newsflow ingest``, or ``docker-init -- newsflow ingest`
 that service serves, on the port the settings say (the same ``NEWSFLOW_*`` variables the service
 reads, so a changed port needs no change here):
 
-- ``store`` and ``run``: ``/health`` on ``NEWSFLOW_API_PORT`` (200 only when the database is ready);
+- ``api`` and ``run``: ``/health`` on ``NEWSFLOW_API_PORT`` (200 only when the database is ready
+  and the store's consumers run);
+- ``store``: ``/health`` on ``NEWSFLOW_STORE_METRICS_PORT`` (200 once its articles consumer runs);
 - ``ingest`` and ``enrich``: ``/metrics`` on ``NEWSFLOW_INGEST_METRICS_PORT`` / ``..._ENRICH_...``.
 
 One-shot commands (``migrate``, ``ingest --once``) have nothing to probe and count as healthy.
@@ -27,7 +29,7 @@ from shared.config import Settings
 # Docker's own --timeout (Dockerfile HEALTHCHECK) is 5 s; answer before it kills the probe.
 PROBE_TIMEOUT_SECONDS = 3.0
 PID1_CMDLINE = Path("/proc/1/cmdline")
-SERVICES_WITH_ENDPOINT = ("ingest", "enrich", "store", "run")
+SERVICES_WITH_ENDPOINT = ("ingest", "enrich", "store", "api", "run")
 ONE_SHOT_COMMANDS = ("migrate",)
 # A wildcard bind address is reachable on loopback from inside the container.
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
@@ -60,8 +62,10 @@ def probe_for(service: str, argv: Sequence[str], settings: Settings) -> Probe:
     """The endpoint that tells whether ``service`` is healthy under these settings."""
     if service in ONE_SHOT_COMMANDS or (service == "ingest" and "--once" in argv):
         return Probe(service, None)
-    if service in ("store", "run"):
+    if service in ("api", "run"):
         return Probe(service, f"http://{_url_host(settings.api_host)}:{settings.api_port}/health")
+    if service == "store":
+        return Probe(service, f"http://{_url_host(settings.metrics_host)}:{settings.store_metrics_port}/health")
     if service == "ingest":
         return Probe(service, f"http://{_url_host(settings.metrics_host)}:{settings.ingest_metrics_port}/metrics")
     if service == "enrich":

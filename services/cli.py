@@ -129,12 +129,22 @@ def enrich() -> None:
 
 @app.command()
 def store() -> None:
-    """Run the store service: persist enriched articles and serve the read API."""
+    """Run the store service: persist enriched articles and dead letters, deliver the watches' webhooks."""
     from services.proc import stop_on_signals
     from services.store.main import run as run_store
 
     configure_logging("store", get_settings().log_level)
     run_store(_pipeline(database=True, announce=False), stop_on_signals())
+
+
+@app.command()
+def api() -> None:
+    """Run the read API and the dashboard (NEWSFLOW_API_WORKERS uvicorn workers) on NEWSFLOW_API_PORT."""
+    from services.api.main import run as run_api
+
+    configure_logging("api", get_settings().log_level)
+    # The database (and data dir) of a running `newsflow run` when the environment names none.
+    run_api(_pipeline(broker=False, database=True, announce=False))
 
 
 @app.command()

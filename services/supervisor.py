@@ -1,9 +1,10 @@
 """``newsflow run``: the whole pipeline under one supervisor.
 
 Starts what is missing (embedded broker and Postgres when ``KAFKA_BOOTSTRAP_SERVERS`` /
-``DATABASE_URL`` are unset), applies migrations, creates topics, then runs ingest, enrich and
-store as child processes. A child that dies is restarted with exponential backoff; SIGINT /
-SIGTERM stops the children first, then the embedded servers, leaving no process behind.
+``DATABASE_URL`` are unset), applies migrations, creates topics, then runs ingest, enrich, the
+store (the writer) and the read API as child processes. A child that dies is restarted with
+exponential backoff; SIGINT / SIGTERM stops the children first, then the embedded servers,
+leaving no process behind.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.api.access import api_access
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, start_broker, start_postgres
 from services.ports import PortTaken, ServicePort
 from services.proc import die_with_parent
-from services.store.access import api_access
 from shared.config import Settings
 from shared.db import migrate_all
 from shared.kafka import ensure_topics
@@ -136,6 +137,7 @@ class Supervisor:
     postgres: EmbeddedPostgres | None = None
     children: list[Child] = field(default_factory=list)
     api_port: ServicePort = field(init=False)
+    store_port: ServicePort = field(init=False)
     ingest_port: ServicePort = field(init=False)
     enrich_ports: list[ServicePort] = field(init=False)
 
@@ -168,6 +170,13 @@ class Supervisor:
         self.api_port = ServicePort(
             "the API", "NEWSFLOW_API_PORT", settings.api_port, "api_port" in explicit, settings.api_host
         )
+        self.store_port = ServicePort(
+            "the store's metrics",
+            "NEWSFLOW_STORE_METRICS_PORT",
+            settings.store_metrics_port,
+            "store_metrics_port" in explicit,
+            settings.metrics_host,
+        )
         self.ingest_port = ServicePort(
             "ingest's metrics",
             "NEWSFLOW_INGEST_METRICS_PORT",
@@ -190,13 +199,16 @@ class Supervisor:
         previous = _previous_api_port(settings.data_dir.resolve())
         api_note = self.api_port.choose(fallback=previous)
         notes += [api_note] if api_note else []
-        for port in [self.ingest_port, *self.enrich_ports]:
+        for port in [self.ingest_port, self.store_port, *self.enrich_ports]:
             note = port.choose()
             notes += [note] if note else []
         return notes
 
     def _api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.api_port.current}"
+
+    def _store_metrics_address(self) -> str:
+        return f"{self.settings.metrics_host}:{self.store_port.current}"
 
     # -------------------------------------------------------------------------------------
     def _prepare(self) -> dict[str, str]:
@@ -239,6 +251,7 @@ class Supervisor:
                 # Ports are chosen by each child's start (services.ports), these are the first choices.
                 "NEWSFLOW_API_PORT": str(self.api_port.current),
                 "NEWSFLOW_INGEST_METRICS_PORT": str(self.ingest_port.current),
+                "NEWSFLOW_STORE_METRICS_PORT": str(self.store_port.current),
             }
         )
         return env
@@ -248,7 +261,8 @@ class Supervisor:
         cli = [sys.executable, "-m", "services.cli"]
         self.children = [
             Child("ingest", [*cli, "ingest"], dict(env), logs / "ingest.log", [self.ingest_port]),
-            Child("store", [*cli, "store"], dict(env), logs / "store.log", [self.api_port]),
+            Child("store", [*cli, "store"], dict(env), logs / "store.log", [self.store_port]),
+            Child("api", [*cli, "api"], dict(env), logs / "api.log", [self.api_port]),
         ]
         for replica, port in enumerate(self.enrich_ports):
             name = "enrich" if self.enrich_replicas == 1 else f"enrich-{replica + 1}"
@@ -264,7 +278,8 @@ class Supervisor:
         host = self.settings.metrics_host
         targets = [
             {"targets": [f"{host}:{self.ingest_port.current}"], "labels": {"service": "ingest"}},
-            {"targets": [f"{self.settings.api_host}:{self.api_port.current}"], "labels": {"service": "store"}},
+            {"targets": [self._store_metrics_address()], "labels": {"service": "store"}},
+            {"targets": [f"{self.settings.api_host}:{self.api_port.current}"], "labels": {"service": "api"}},
         ]
         for child in self.children:
             if child.name.startswith("enrich"):
@@ -274,6 +289,7 @@ class Supervisor:
         run_info = RunInfo(
             pid=os.getpid(),
             api_url=api_url,
+            store_metrics_url=f"http://{self._store_metrics_address()}/metrics",
             data_dir=str(data_dir),
             inbox=env["NEWSFLOW_INBOX"],
             kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],

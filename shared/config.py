@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # --- store / API -------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # uvicorn worker processes of `newsflow api` (the API holds no consumer, so it can fork): more
+    # than one serves requests on several cores; their metrics are then gathered through
+    # PROMETHEUS_MULTIPROC_DIR (`newsflow api` sets one up when it is unset).
+    api_workers: int = Field(default=1, ge=1)
     # Keys the read API and /dashboard accept (X-API-Key header or ?api_key=); empty: no key needed.
     api_keys: CommaList = Field(default=[], repr=False)
     db_retry_max_seconds: float = 30.0
@@ -100,12 +104,14 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     ingest_metrics_port: int = 9101
     enrich_metrics_port: int = 9102
-    # The store serves its metrics on the API port at /metrics.
-    # Where the store's /dashboard reads the other services' metrics (host:port, comma-separated)
+    # The store (consumers and webhooks) serves /metrics and a small /health here; the read API
+    # serves its own /metrics on the API port.
+    store_metrics_port: int = 9103
+    # Where the API's /dashboard and /health read the other services' metrics (host:port, comma-separated)
     # when the data dir has no prometheus_targets.json (written by `newsflow run`).
     metrics_targets: CommaList = []
     # A file claimed by ingest for longer than this is reported stuck: in ingest's metrics
-    # (newsflow_ingest_stuck_files), in the store's /health (degraded) and on /dashboard. A healthy
+    # (newsflow_ingest_stuck_files), in the API's /health (degraded) and on /dashboard. A healthy
     # claim lasts a second or two (a batch of 32 files is read, published and moved).
     stuck_claim_seconds: float = Field(default=20.0, gt=0)
 

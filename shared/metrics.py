@@ -1,4 +1,4 @@
-"""Prometheus helpers: the metrics every consumer shares, and serving them.
+"""Prometheus helpers: the metrics every consumer shares, and serving them (with a health answer if wanted).
 
 Service-specific metrics live in each service's own ``metrics.py``; the ones defined here are
 those the shared consumer loop records, so every consumer exports them under the same names.
@@ -7,10 +7,24 @@ Label values are always bounded (stage, reason, topic, partition), never a file 
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Sequence
+import socket
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    make_wsgi_app,
+    start_http_server,
+)
 from prometheus_client.metrics import MetricWrapperBase
 
 CONSUMER_LAG = Gauge(
@@ -92,6 +106,50 @@ def metrics_registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def serve_metrics(host: str, port: int) -> None:
-    """Serve this process's metrics at http://host:port/metrics (a daemon thread)."""
-    start_http_server(port, addr=host, registry=metrics_registry())
+# A health answer: whether the process is healthy (200, else 503) and the JSON body saying why.
+HealthAnswer = tuple[bool, dict[str, Any]]
+
+
+def serve_metrics(host: str, port: int, health: Callable[[], HealthAnswer] | None = None) -> Callable[[], None]:
+    """Serve this process's metrics at http://host:port/metrics (a daemon thread); returns how to stop it.
+
+    With ``health``, ``/health`` on the same port answers its JSON (200 or 503): a service without
+    an HTTP API of its own (the store) can be probed there by docker-compose and by people.
+    """
+    if health is None:
+        started, _thread = start_http_server(port, addr=host, registry=metrics_registry())
+        return lambda: _close(started)
+    metrics_app = make_wsgi_app(metrics_registry())
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/health":
+            return metrics_app(environ, start_response)
+        healthy, body = health()
+        payload = json.dumps(body).encode()
+        status = "200 OK" if healthy else "503 Service Unavailable"
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    server_class = _IPv6Server if ":" in host else _Server
+    server = make_server(host, port, app, server_class, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+    return lambda: _close(server)
+
+
+def _close(server: WSGIServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    # Like prometheus_client's own server: a slow client holds one thread, not the endpoint.
+    daemon_threads = True
+
+
+class _IPv6Server(_Server):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every few seconds would flood the log; requests are not logged."""

@@ -1,13 +1,13 @@
 """``run.json``: where a running ``newsflow run`` is, so every other command can find it.
 
-The supervisor writes it into its data dir (the API address, the broker, the database, the data
-dir and inbox, the pid of each service) and rewrites it when a service restarts. Every other
-command (``ingest``, ``replay``, ``migrate``, a standalone ``enrich`` or ``store``) reads it when
-the environment does not name a broker or a database: it looks for ``run.json`` in
-``NEWSFLOW_DATA_DIR`` when that is set, else in ``./.newsflow`` of the current folder or of the
-nearest parent folder that has one (as git finds ``.git``), and uses it only while the
-supervisor whose pid it records is alive. ``describe`` says, in one line each, what was used and
-where it came from.
+The supervisor writes it into its data dir (the API address, the store's metrics address, the
+broker, the database, the data dir and inbox, the pid of each service) and rewrites it when a
+service restarts. Every other command (``ingest``, ``replay``, ``migrate``, a standalone
+``enrich``, ``store`` or ``api``) reads it when the environment does not name a broker or a
+database: it looks for ``run.json`` in ``NEWSFLOW_DATA_DIR`` when that is set, else in
+``./.newsflow`` of the current folder or of the nearest parent folder that has one (as git finds
+``.git``), and uses it only while the supervisor whose pid it records is alive. ``describe``
+says, in one line each, what was used and where it came from.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class RunInfo(BaseModel):
 
     pid: int
     api_url: str | None = None
+    # The store's /metrics (its /health beside it): the writer runs apart from the API.
+    store_metrics_url: str | None = None
     data_dir: str | None = None
     inbox: str | None = None
     kafka_bootstrap_servers: str | None = None

@@ -47,6 +47,10 @@ class RunningPipeline:
     def targets_file(self) -> Path:
         return self.data_dir / "prometheus_targets.json"
 
+    def store_metrics(self) -> str:
+        """The store's /metrics URL (it serves no API: its metrics and /health have a port of their own)."""
+        return str(self.run_info()["store_metrics_url"])
+
     def drop_seeds(self) -> int:
         seeds = sorted(SEEDS_DIR.glob("*.txt"))
         for seed in seeds:

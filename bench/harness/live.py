@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from services.api.app import create_app
 from services.embedded import free_port
-from services.store.api.app import create_app
 from shared.config import Settings
 
 

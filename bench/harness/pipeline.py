@@ -138,6 +138,10 @@ class Pipeline:
     def pid(self, service: str) -> int:
         return int(self.run_info()["services"][service])
 
+    def store_metrics(self) -> str:
+        """The store's /metrics URL (the API's are at ``{api}/metrics``)."""
+        return str(self.run_info()["store_metrics_url"])
+
     def kill(self, service: str) -> int:
         """SIGKILL one service (no cleanup at all, as a crash or the OOM killer); its pid."""
         pid = self.pid(service)

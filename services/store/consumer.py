@@ -17,6 +17,7 @@ from typing import NoReturn
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from services.store.db.transient import is_transient
 from services.store.db.writes import insert_dead_letters, upsert_articles
 from services.store.metrics import DB_ERRORS, END_TO_END_SECONDS, TRANSACTION_SECONDS, UNCHANGED, UPSERTS
 from services.store.watches.feed import record_new_articles
@@ -26,26 +27,6 @@ from shared.consumer import Delivery, RejectedEvent, TransientError
 from shared.events import DeadLetter, EnrichedArticle, utcnow
 
 log = logging.getLogger(__name__)
-
-# SQLSTATE classes and codes that describe the server's or the connection's state, not the data:
-# connection exceptions, transaction rollbacks (deadlock, serialization), insufficient resources,
-# operator intervention (shutdown, query cancelled by statement_timeout), lock not available,
-# and writes refused by a read-only server (a failover in progress).
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
-_TRANSIENT_SQLSTATES = ("55P03", "25006")
-
-
-def is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
-    """True when retrying the same batch later may succeed."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if sqlstate:
-            return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES
-        # No SQLSTATE: the failure happened below SQL (refused connection, broken socket).
-        return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError)
 
 
 def _nul_field(event: EnrichedArticle) -> str | None:

@@ -1,10 +1,12 @@
-"""The store service's wiring: two consumer loops and the read API in one process.
+"""The store service's wiring: the writer's two consumer loops and the watches' deliverer in one process.
 
 - ``news.enriched.v1`` (group ``newsflow-store``) -> articles, entities and their links;
 - ``news.dlq.v1`` (group ``newsflow-store-dlq``) -> ``dead_letters``, which is how ``/stats``
   counts rejected files (the topic is the one place every stage writes failures down);
-- the FastAPI app under uvicorn on ``api_host:api_port``, with ``/metrics`` on the same port;
-- the watches' deliverer: webhooks from the outbox, ``story.breaking`` to ``news.alerts.v1``.
+- the watches' deliverer: webhooks from the outbox, ``story.breaking`` to ``news.alerts.v1``;
+- ``/metrics`` and a small ``/health`` on ``metrics_host:store_metrics_port``. The consumers'
+  states are metrics too (``newsflow_store_consumer_state``): the read API, its own process
+  (``services.api``), reports them on its ``/health`` from there.
 
 ``run`` returns once ``stop`` is set, or raises if a part died (the supervisor restarts us).
 """
@@ -15,21 +17,22 @@ import logging
 import threading
 from collections.abc import Callable
 
-import uvicorn
 from alembic.script import ScriptDirectory
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
-from services.store.access import api_access
-from services.store.api.app import create_app
 from services.store.consumer import make_article_handler, make_dead_letter_handler
 from services.store.db.session import make_writer_engine
+from services.store.health import store_health
+from services.store.metrics import ConsumerStates
 from services.store.watches.deliverer import Deliverer
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import MIGRATION_SETS
 from shared.events import TOPIC_DLQ, TOPIC_ENRICHED, DeadLetter, EnrichedArticle
 from shared.kafka import ensure_topics, make_producer
+from shared.metrics import serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ _SCHEMA_WAIT_SECONDS = 60.0
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    """Consume enriched articles and dead letters into Postgres and serve the read API until ``stop``."""
+    """Consume enriched articles and dead letters into Postgres and deliver webhooks until ``stop``."""
     ensure_topics(settings)
     writer = make_writer_engine(settings)
     _wait_for_schema(writer, stop)
@@ -68,24 +71,24 @@ def run(settings: Settings, stop: threading.Event) -> None:
         stop=stop,
         client_id="newsflow-store-dlq",
     )
-    app = create_app(settings, articles_loop.status, dead_letter_status=dead_letters_loop.status)
+    statuses = {"articles": articles_loop.status, "dead_letters": dead_letters_loop.status}
+    consumer_states = ConsumerStates(statuses)
+    REGISTRY.register(consumer_states)
+    stop_serving = serve_metrics(
+        settings.metrics_host, settings.store_metrics_port, health=lambda: store_health(statuses)
+    )
     # Its own engine: the consumers' pool is sized for them, and a slow receiver must not hold their connections.
     outbox = make_writer_engine(settings)
     deliverer = Deliverer(settings, outbox, producer, stop)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False)
-    )
     failures: list[str] = []
     threads = [
         _thread("store-articles", articles_loop.run, failures),
         _thread("store-dead-letters", dead_letters_loop.run, failures),
-        _thread("store-api", server.run, failures),
         _thread("store-webhooks", deliverer.run, failures),
     ]
     for thread in threads:
         thread.start()
-    log.info("store started", extra={"api": f"http://{settings.api_host}:{settings.api_port}"})
-    _say_who_may_read(settings)
+    log.info("store started", extra={"metrics": f"http://{settings.metrics_host}:{settings.store_metrics_port}"})
     try:
         while not stop.wait(_WATCH_INTERVAL_SECONDS):
             dead = [thread.name for thread in threads if not thread.is_alive()]
@@ -93,12 +96,13 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 raise RuntimeError(f"store part(s) stopped unexpectedly: {', '.join(dead)}; {'; '.join(failures)}")
     finally:
         stop.set()
-        server.should_exit = True
         for thread in threads:
             thread.join(timeout=_THREAD_JOIN_SECONDS)
         producer.close(timeout=5)
         writer.dispose()
         outbox.dispose()
+        stop_serving()
+        REGISTRY.unregister(consumer_states)
         log.info("store stopped")
 
 
@@ -135,8 +139,3 @@ def _wait_for_schema(engine: Engine, stop: threading.Event) -> None:
             )
         stop.wait(1.0)
         waited += 1.0
-
-
-def _say_who_may_read(settings: Settings) -> None:
-    line, open_to_network = api_access(settings)
-    (log.warning if open_to_network else log.info)(line)

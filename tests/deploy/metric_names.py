@@ -18,6 +18,7 @@ METRIC_MODULES = (
     "services.enrich.metrics",
     "services.enrich.stories.metrics",
     "services.store.metrics",
+    "services.api.metrics",
     "services.store.watches.metrics",
 )
 NEWSFLOW_NAME = re.compile(r"\bnewsflow_[a-z0-9_]+")

@@ -21,7 +21,9 @@ from shared.config import Settings
 from shared.events import ALL_TOPICS
 from tests.deploy import stack
 
-LONG_RUNNING_NEWSFLOW = ("ingest", "enrich", "store")
+LONG_RUNNING_NEWSFLOW = ("ingest", "enrich", "store", "api")
+# The services that talk to the broker (the API reads Postgres and the services' metrics only).
+KAFKA_CLIENTS = ("ingest", "enrich", "store")
 
 
 def _compose_schema() -> dict[str, Any]:
@@ -180,6 +182,7 @@ def test_services_start_after_what_they_need() -> None:
         "ingest": {"kafka", "topics"},
         "enrich": {"kafka", "topics", "migrate"},
         "store": {"kafka", "topics", "migrate"},
+        "api": {"migrate"},
         "topics": {"kafka"},
         "grafana": {"prometheus"},
     }
@@ -195,8 +198,22 @@ def test_restart_policies() -> None:
 
 def test_enrich_runs_two_replicas_and_the_api_is_published(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stack.services()["enrich"]["deploy"]["replicas"] == 2
-    api_port = stack.container_settings("store", monkeypatch).api_port
-    assert any(str(port).endswith(f":{api_port}") for port in stack.services()["store"]["ports"])
+    api_port = stack.container_settings("api", monkeypatch).api_port
+    assert any(str(port).endswith(f":{api_port}") for port in stack.services()["api"]["ports"])
+    assert "ports" not in stack.services()["store"], "the store serves no API: nothing of it is published"
+
+
+def test_the_api_probes_its_own_health_and_reads_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = stack.services()["api"]
+    command, script, service = api["healthcheck"]["test"][1:]
+    assert (command, service) == ("python", "api")
+    copies = [i["value"].split() for i in stack.dockerfile().structure if i["instruction"] == "COPY"]
+    assert ["deploy/healthcheck.py", script] in copies, "the probe the image ships"
+    settings = stack.container_settings("api", monkeypatch)
+    store = stack.container_settings("store", monkeypatch)
+    # /health reads the store's consumers' states from its metrics, at the port the store serves them on.
+    assert f"store:{store.store_metrics_port}" in settings.metrics_targets
+    assert settings.api_workers >= 1
 
 
 # --- durable infrastructure -----------------------------------------------------------------------
@@ -244,8 +261,8 @@ def test_no_secret_is_committed() -> None:
     raw = stack.raw_compose()["services"]
     assert raw["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert raw["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
-    assert "${POSTGRES_WRITER_PASSWORD:?" in raw["store"]["environment"]["DATABASE_URL"]
-    assert "${POSTGRES_API_PASSWORD:?" in raw["store"]["environment"]["NEWSFLOW_API_DATABASE_URL"]
+    assert "${POSTGRES_WRITER_PASSWORD:?" in stack.raw_compose()["x-newsflow"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_API_PASSWORD:?" in raw["api"]["environment"]["NEWSFLOW_API_DATABASE_URL"]
     assert "${POSTGRES_PASSWORD:?" in raw["migrate"]["environment"]["DATABASE_URL"]
     example = stack.env_example()
     passwords = ("POSTGRES_PASSWORD", "POSTGRES_WRITER_PASSWORD", "POSTGRES_API_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
@@ -297,7 +314,8 @@ def test_the_sasl_override_is_a_valid_compose_file_with_settings_the_services_re
     override = stack.interpolate(stack.load_yaml(override_file), env)
     assert _schema_errors(override) == []
     known = stack.settings_env_names()
-    for service in LONG_RUNNING_NEWSFLOW:
+    assert "api" not in override["services"], "the API has no broker to log in to"
+    for service in KAFKA_CLIENTS:
         environment = override["services"][service]["environment"]
         assert set(environment) <= known, service
         for name, value in {**stack.container_env(service), **environment}.items():

@@ -19,11 +19,11 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from services.api.app import create_app
 from services.enrich.dedupe.detector import ReprintDetector
 from services.enrich.enricher import Enricher
 from services.enrich.entities.model import load_ner
 from services.enrich.entities.tagger import EntityTagger
-from services.store.api.app import create_app
 from services.store.consumer import make_article_handler, make_dead_letter_handler
 from services.store.db.session import make_writer_engine
 from shared.config import Settings
@@ -31,8 +31,7 @@ from shared.consumer import Delivery
 from shared.db import make_engine, migrate_all
 from shared.events import TOPIC_DLQ, DeadLetter
 from tests.conftest import REPO_ROOT
-from tests.store.conftest import deliveries
-from tests.store.seed_events import seed_events
+from tests.store.seed_events import deliveries, seed_events
 
 ROLES_SQL = REPO_ROOT / "deploy" / "postgres" / "roles.sql"
 PASSWORD = "0123456789abcdef"

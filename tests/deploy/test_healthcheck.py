@@ -33,7 +33,7 @@ probe = _load_probe()
 
 
 class _Endpoints(BaseHTTPRequestHandler):
-    """/metrics answers 200; /health answers 503 with a reason, like a store whose database is down."""
+    """/metrics answers 200; /health answers 503 with a reason, like an API whose database is down."""
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
@@ -83,6 +83,7 @@ def _run_probe(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
         (["/opt/venv/bin/python", "/opt/venv/bin/newsflow", "ingest"], "ingest"),
         (["/sbin/docker-init", "--", "newsflow", "enrich"], "enrich"),
         (["/opt/venv/bin/python", "-m", "services.cli", "store"], "store"),
+        (["/sbin/docker-init", "--", "newsflow", "api"], "api"),
         (["newsflow", "run", "--enrich-replicas", "2"], "run"),
         (["newsflow", "migrate", "--service", "store"], "migrate"),
         (["newsflow", "--help"], None),
@@ -94,8 +95,10 @@ def test_service_is_read_from_the_command_line(argv: list[str], service: str | N
 
 
 def test_probes_use_the_configured_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = stack.container_settings("store", monkeypatch)
-    assert probe.probe_for("store", [], settings).url == f"http://127.0.0.1:{settings.api_port}/health"
+    settings = stack.container_settings("api", monkeypatch)
+    assert probe.probe_for("api", [], settings).url == f"http://127.0.0.1:{settings.api_port}/health"
+    store = stack.container_settings("store", monkeypatch)
+    assert probe.probe_for("store", [], store).url == f"http://127.0.0.1:{store.store_metrics_port}/health"
     assert probe.probe_for("ingest", [], settings).url.endswith(f":{settings.ingest_metrics_port}/metrics")
     assert probe.probe_for("enrich", [], settings).url.endswith(f":{settings.enrich_metrics_port}/metrics")
     assert probe.probe_for("ingest", ["newsflow", "ingest", "--once"], settings).url is None
@@ -109,10 +112,16 @@ def test_a_service_whose_metrics_answer_is_healthy(tmp_path: Path, server_port: 
     assert f":{server_port}/metrics answered 200" in result.stdout
 
 
-def test_a_store_whose_health_fails_is_unhealthy_and_says_why(tmp_path: Path, server_port: int) -> None:
-    result = _run_probe(tmp_path, "store", NEWSFLOW_API_PORT=str(server_port))
+def test_an_api_whose_health_fails_is_unhealthy_and_says_why(tmp_path: Path, server_port: int) -> None:
+    result = _run_probe(tmp_path, "api", NEWSFLOW_API_PORT=str(server_port))
     assert result.returncode == 1
     assert "503" in result.stdout and "database not reachable" in result.stdout
+
+
+def test_a_store_is_asked_on_its_metrics_port(tmp_path: Path, server_port: int) -> None:
+    result = _run_probe(tmp_path, "store", NEWSFLOW_STORE_METRICS_PORT=str(server_port))
+    assert result.returncode == 1, "the store's /health answered 503"
+    assert f":{server_port}/health answered 503" in result.stdout
 
 
 def test_a_service_that_does_not_answer_is_unhealthy(tmp_path: Path) -> None:

@@ -12,8 +12,13 @@ import pytest
 
 from tests.deploy import stack
 
-# Where each service serves /metrics, as shared/config.py documents it (the store: on the API port).
-METRICS_PORT_SETTING = {"ingest": "ingest_metrics_port", "enrich": "enrich_metrics_port", "store": "api_port"}
+# Where each service serves /metrics, as shared/config.py documents it (the API: on its own port).
+METRICS_PORT_SETTING = {
+    "ingest": "ingest_metrics_port",
+    "enrich": "enrich_metrics_port",
+    "store": "store_metrics_port",
+    "api": "api_port",
+}
 # The placeholder dashboard selects newsflow jobs with this regex; the real one will too.
 NEWSFLOW_JOB = re.compile(r"newsflow.*")
 

@@ -31,7 +31,7 @@ def test_a_signal_to_the_make_process_stops_everything(tmp_path: Path, signum: s
         make = processes[0]
         assert make.name() == "make", [p.name() for p in processes]
         names = " ".join(" ".join(p.cmdline()) for p in processes[1:])
-        assert "tansu" in names and names.count("services.cli") == 3
+        assert "tansu" in names and names.count("services.cli") == 4, "ingest, enrich, the store and the API"
         # Postgres daemonises (pg_ctl): it is no child of make; its pid is in its data dir.
         postmaster = psutil.Process(int((running.data_dir / "postgres" / "postmaster.pid").read_text().split()[0]))
         processes.append(postmaster)

@@ -93,7 +93,7 @@ def test_the_start_is_quiet_and_names_the_command(project: RunningPipeline) -> N
     assert not any(line.lstrip().startswith("{") for line in before_banner), output
     labels = [line.split()[0] for line in before_banner[1:]]
     assert before_banner[0].startswith("newsflow is starting (details in ")
-    assert labels == ["database", "broker", "ingest", "store", "enrich"], output
+    assert labels == ["database", "broker", "ingest", "store", "api", "enrich"], output
     assert "newsflow --help" in output and "ingest FOLDER --once" in output
     detail = (project.data_dir / "logs" / "supervisor.log").read_text()
     assert "embedded postgres started" in detail and "Running upgrade" in detail, "the detail is in the log file"

@@ -86,11 +86,16 @@ def test_seeds_flow_through_the_whole_pipeline(pipeline: RunningPipeline) -> Non
 
     assert not any(pipeline.inbox.iterdir()), "the inbox ends empty"
 
+    # The store runs apart from the API: its consumers' states on its own metrics port, which /health reads.
+    store_metrics = httpx.get(pipeline.store_metrics(), timeout=10).text
+    assert 'newsflow_store_consumer_state{consumer="articles",state="ok"} 1.0' in store_metrics
+    assert httpx.get(f"{pipeline.api}/health", timeout=10).json()["consumers"]["articles"]["state"] == "ok"
+
 
 def test_sigterm_stops_everything(pipeline: RunningPipeline) -> None:
     info = pipeline.run_info()
     pids = [*info["services"].values()]
-    assert len(pids) == 3
+    assert len(pids) == 4, "ingest, enrich, the store and the API"
     broker_pids = [p.pid for p in psutil.Process(pipeline.process.pid).children() if "tansu" in " ".join(p.cmdline())]
     assert broker_pids, "the embedded broker runs under the supervisor"
 
@@ -102,12 +107,13 @@ def test_sigterm_stops_everything(pipeline: RunningPipeline) -> None:
     assert not (pipeline.data_dir / "postgres" / "postmaster.pid").exists(), "embedded Postgres was stopped"
 
 
-def test_a_crashed_service_is_restarted(pipeline: RunningPipeline) -> None:
-    old_pid = pipeline.run_info()["services"]["store"]
+@pytest.mark.parametrize("service", ["store", "api"])
+def test_a_crashed_service_is_restarted(pipeline: RunningPipeline, service: str) -> None:
+    old_pid = pipeline.run_info()["services"][service]
     os.kill(old_pid, signal.SIGKILL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        new_pid = pipeline.run_info()["services"]["store"]
+        new_pid = pipeline.run_info()["services"][service]
         if new_pid != old_pid:
             try:
                 if httpx.get(f"{pipeline.api}/health", timeout=2).status_code == 200:
@@ -115,7 +121,7 @@ def test_a_crashed_service_is_restarted(pipeline: RunningPipeline) -> None:
             except httpx.HTTPError:
                 pass
         time.sleep(0.5)
-    raise AssertionError("the store was not restarted after kill -9")
+    raise AssertionError(f"{service} was not restarted after kill -9")
 
 
 def _alive(pid: int) -> bool:

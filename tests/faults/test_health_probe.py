@@ -12,8 +12,8 @@ import time
 import pytest
 from sqlalchemy import create_engine
 
-from services.store.api.probe import DatabaseProbe
-from services.store.api.schemas import ComponentHealth
+from services.api.probe import DatabaseProbe
+from services.api.schemas import ComponentHealth
 
 pytestmark = pytest.mark.faults
 

@@ -37,6 +37,6 @@ def test_a_thousand_files_at_once(
     for name, usage in result.usage.items():
         limit = ENRICH_RSS_LIMIT_BYTES if name.startswith("enrich") else ANY_SERVICE_RSS_LIMIT_BYTES
         assert usage.peak_rss_bytes < limit, f"{name} peaked at {usage.peak_rss_mib:.0f} MiB"
-    for name in ("ingest", "enrich", "store"):
+    for name in ("ingest", "enrich", "store", "api"):
         grown = result.fds_after[name] - result.fds_before[name]
         assert grown <= FD_LEAK_MARGIN, f"{name} holds {grown} more file descriptors after the load than before"

@@ -67,7 +67,9 @@ def _run_env(root: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("variable", ["NEWSFLOW_API_PORT", "NEWSFLOW_INGEST_METRICS_PORT"])
+@pytest.mark.parametrize(
+    "variable", ["NEWSFLOW_API_PORT", "NEWSFLOW_INGEST_METRICS_PORT", "NEWSFLOW_STORE_METRICS_PORT"]
+)
 def test_a_chosen_port_that_is_taken_is_an_error_at_once_naming_it_and_its_holder(
     tmp_path: Path, variable: str
 ) -> None:

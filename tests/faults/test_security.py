@@ -17,11 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bench.harness.pipeline import wait_until
+from services.api.app import create_app
 from services.embedded import free_port
 from services.ingest.parsing.errors import Rejection
 from services.ingest.parsing.formats import parse_file
 from services.ingest.service import IngestService
-from services.store.api.app import create_app
 from shared.config import Settings
 from shared.events import TOPIC_RAW, RawArticle
 from shared.kafka import ensure_topics

@@ -30,7 +30,7 @@ SEEDS_STORED_WITHIN_SECONDS = 60.0
 TARGETS_UP_WITHIN_SECONDS = 30.0
 # Enough scrapes after the seeds are stored for every rate window to hold the increase.
 SCRAPES_AFTER_SEEDS_SECONDS = 3.0
-EXPECTED_TARGETS = 3  # ingest, enrich, store
+EXPECTED_TARGETS = 4  # ingest, enrich, store, api
 
 
 @dataclass

@@ -144,7 +144,7 @@ def test_dashboard_draws_the_pipeline(seeded_stack: SeededStack, watched: Watche
     for grid in (".kpis", ".charts", ".tables"):
         assert page.evaluate(_FULL_ROWS, grid), grid
     pills = page.locator("#services .pill").all_inner_texts()
-    assert sorted(pills) == ["enrich up", "ingest up", "store up"], pills
+    assert sorted(pills) == ["api up", "enrich up", "ingest up", "store up"], pills
     rows = page.locator("#latest-articles tbody tr")
     assert rows.count() == min(stored, 10)
     assert "Imran Khan" in page.locator("#top-entities").inner_text()

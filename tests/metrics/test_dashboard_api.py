@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-from services.store.api.app import create_app
+from services.api.app import create_app
 from services.store.consumer import make_article_handler
 from services.store.db.session import make_writer_engine
 from shared.config import Settings
@@ -62,7 +62,7 @@ def test_the_data_has_the_archive_the_latest_articles_and_the_top_entities(clien
     assert top[0]["articles"] >= top[-1]["articles"]
     imran = next(e for e in top if e["name"] == "Imran Khan")
     assert imran["articles"] == 5, "originals of the last day only (the reprint is days old anyway)"
-    assert data["services"] == [{"service": "store", "address": "127.0.0.1:8000", "up": True, "error": None}], (
+    assert data["services"] == [{"service": "api", "address": "127.0.0.1:8000", "up": True, "error": None}], (
         "no targets file and no NEWSFLOW_METRICS_TARGETS: this process alone"
     )
     assert data["refresh_seconds"] > 0 and len(data["charts"]["times_ms"]) >= 1

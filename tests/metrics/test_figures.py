@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from services.store.dashboard.attention import pipeline_attention
-from services.store.dashboard.figures import build_charts, build_window_totals, histogram_quantile
-from services.store.dashboard.history import History, Snapshot
-from services.store.dashboard.keep import history_file
-from services.store.dashboard.readings import reduce_samples
-from services.store.dashboard.sampler import HISTORY_SECONDS, Sampler
-from services.store.dashboard.scrape import Scrape, parse_exposition
-from services.store.dashboard.targets import Target, discover_targets
+from services.api.dashboard.attention import pipeline_attention
+from services.api.dashboard.figures import build_charts, build_window_totals, histogram_quantile
+from services.api.dashboard.history import History, Snapshot
+from services.api.dashboard.keep import history_file
+from services.api.dashboard.readings import reduce_samples
+from services.api.dashboard.sampler import HISTORY_SECONDS, Sampler
+from services.api.dashboard.scrape import Scrape, parse_exposition
+from services.api.dashboard.targets import Target, discover_targets
 from shared.config import Settings
 
 E2E_BUCKETS = (0.5, 1, 2, 5)
@@ -123,13 +123,14 @@ def test_history_keeps_only_its_window() -> None:
     assert history.increase(0, len(history.snapshots) - 1)["store.articles"] == pytest.approx(60)
 
 
-def test_targets_come_from_the_run_file_without_the_store_itself(tmp_path: Path) -> None:
+def test_targets_come_from_the_run_file_without_the_api_itself(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, api_port=8123, metrics_targets=["ignored:1"])
     (tmp_path / "prometheus_targets.json").write_text(
         json.dumps(
             [
                 {"targets": ["127.0.0.1:9101"], "labels": {"service": "ingest"}},
-                {"targets": ["127.0.0.1:8123"], "labels": {"service": "store"}},
+                {"targets": ["127.0.0.1:9103"], "labels": {"service": "store"}},
+                {"targets": ["127.0.0.1:8123"], "labels": {"service": "api"}},
                 {"targets": ["127.0.0.1:9102"], "labels": {"service": "enrich", "replica": "enrich"}},
             ]
         )
@@ -137,6 +138,7 @@ def test_targets_come_from_the_run_file_without_the_store_itself(tmp_path: Path)
     assert discover_targets(settings) == [
         Target("127.0.0.1:9102", "enrich", "enrich"),
         Target("127.0.0.1:9101", "ingest"),
+        Target("127.0.0.1:9103", "store"),
     ]
 
 

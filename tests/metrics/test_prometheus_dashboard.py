@@ -104,7 +104,7 @@ def test_the_annotations_are_valid_and_mark_each_process_start(stack: SeededStac
         stack.prometheus.query(substitute(annotation["expr"]))
     starts = next(a for a in annotations if "process_start_time_seconds" in a["expr"])
     services = {s["metric"]["service"] for s in stack.prometheus.query(starts["expr"])}
-    assert services == {"ingest", "enrich", "store"}
+    assert services == {"ingest", "enrich", "store", "api"}
 
 
 def test_no_alert_fires_on_a_healthy_stack(stack: SeededStack) -> None:
@@ -120,7 +120,7 @@ def test_the_seeds_show_up_in_the_pipeline_figures(stack: SeededStack) -> None:
     query = stack.prometheus.query
     assert _values(query('up{job=~"newsflow.*"}')) == [1.0] * EXPECTED_TARGETS
     services = {sample["metric"]["service"] for sample in query('up{job=~"newsflow.*"}')}
-    assert services == {"ingest", "enrich", "store"}
+    assert services == {"ingest", "enrich", "store", "api"}
 
     stored = _values(query(substitute('sum(increase(newsflow_store_upserts_total{table="articles"}[$__range]))')))
     assert stored and stored[0] >= stack.seeds * 0.9, "increase() extrapolates, but not by much over 1 s scrapes"
@@ -153,7 +153,7 @@ def test_the_seeds_show_up_in_the_pipeline_figures(stack: SeededStack) -> None:
     assert {s["metric"]["reason"] for s in reasons} >= {"binary", "empty", "invalid_json"}
     assert _values(query("sum(newsflow_consumer_lag_messages)")) == [0.0], "everything consumed"
     memory = query('process_resident_memory_bytes{job="newsflow"}')
-    assert {s["metric"]["service"] for s in memory} == {"ingest", "enrich", "store"}
+    assert {s["metric"]["service"] for s in memory} == {"ingest", "enrich", "store", "api"}
     assert all(float(s["value"][1]) > 10e6 for s in memory), "a real process's resident memory"
     if stack.postgres_exporter:
         assert _values(query("pg_up")) == [1.0]

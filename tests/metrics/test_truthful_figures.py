@@ -26,7 +26,7 @@ import httpx
 import psycopg
 import pytest
 
-from services.store.dashboard.scrape import parse_exposition
+from services.api.dashboard.scrape import parse_exposition
 from tests.conftest import REPO_ROOT
 from tests.metrics.conftest import SeededStack
 from tests.stack import RunningPipeline, clean_environment

@@ -9,9 +9,19 @@ event is a reprint of seed 003 (another outlet, a dateline added), linked to its
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from shared.events import DuplicateLink, EnrichedArticle, EntityRef, EntityType, LinkEvidence, RawArticle
+from shared.consumer import Delivery
+from shared.events import (
+    TOPIC_ENRICHED,
+    DuplicateLink,
+    EnrichedArticle,
+    EntityRef,
+    EntityType,
+    LinkEvidence,
+    RawArticle,
+)
 from shared.identity import article_id, entity_id, sha256_hex
 from tests.conftest import SEEDS_DIR
 
@@ -164,3 +174,8 @@ def seed_events() -> list[EnrichedArticle]:
 
 def by_prefix(events: list[EnrichedArticle]) -> dict[str, EnrichedArticle]:
     return {event.article.source_file[:3]: event for event in events if event.duplicate is None}
+
+
+def deliveries(events: Sequence[EnrichedArticle], first_offset: int = 0) -> list[Delivery[EnrichedArticle]]:
+    """Events as the consumer loop hands them to a handler."""
+    return [Delivery(event, TOPIC_ENRICHED, 0, first_offset + i, 0) for i, event in enumerate(events)]

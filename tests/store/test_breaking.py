@@ -15,17 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from bench.harness.live import webhook_receiver
+from services.api.app import create_app
 from services.ingest.articles import raw_articles
 from services.ingest.parsing.formats import parse_file
-from services.store.api.app import create_app
 from services.store.consumer import make_article_handler
 from services.store.watches.deliverer import Deliverer, wait_idle
 from shared.config import Settings
 from shared.events import TOPIC_ALERTS, EnrichedArticle, StoryBreaking
 from shared.identity import sha256_hex
 from shared.kafka import ensure_topics, make_consumer, make_producer
-from tests.store.conftest import deliveries
-from tests.store.seed_events import BASE_TIME, seed_events
+from tests.store.seed_events import BASE_TIME, deliveries, seed_events
 
 FOUR_MORE = sorted((Path(__file__).parent / "breaking").glob("*.json"))
 STORY = "story-khan-release"

@@ -15,14 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from services.store.api.app import create_app
+from services.api.app import create_app
 from services.store.consumer import make_article_handler
 from services.store.db.entity_groups import SURNAME_SHARE
 from shared.config import Settings
 from shared.events import EnrichedArticle, EntityRef, EntityType
 from shared.identity import entity_id, sha256_hex
-from tests.store.conftest import deliveries
-from tests.store.seed_events import text_article
+from tests.store.seed_events import deliveries, text_article
 
 BASE = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from bench.harness.pipeline import miscounted_entities
 from services.store.consumer import make_article_handler
 from shared.events import EntityRef
 from shared.identity import entity_id
-from tests.store.conftest import deliveries, snapshot
-from tests.store.seed_events import by_prefix, seed_events
+from tests.store.conftest import snapshot
+from tests.store.seed_events import by_prefix, deliveries, seed_events
 
 ARDERN = EntityRef(
     id=entity_id("PERSON", "Jacinda Ardern"), name="Jacinda Ardern", type="PERSON", mentions=["Jacinda Ardern"], count=2

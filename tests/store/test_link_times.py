@@ -15,8 +15,7 @@ from sqlalchemy import Engine, text
 from services.store.consumer import make_article_handler
 from shared.events import EnrichedArticle, EntityRef
 from shared.identity import entity_id
-from tests.store.conftest import deliveries
-from tests.store.seed_events import by_prefix, seed_events
+from tests.store.seed_events import by_prefix, deliveries, seed_events
 
 _LINK_TIMES = text(
     """

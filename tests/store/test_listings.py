@@ -24,8 +24,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from services.store.api.app import create_app
-from services.store.api.schemas import ArticleItem
+from services.api.app import create_app
+from services.api.schemas import ArticleItem
 from services.store.consumer import make_article_handler
 from services.store.db.listing import ArticleFilters, ArticleRow, ArticleSort, Listing, ListingStatistics, ListingTuning
 from services.store.db.listing.planner import ListingRequest, Stage, Statement, driving_group
@@ -40,8 +40,8 @@ from shared.db import run_migrations
 from shared.events import DuplicateLink, EnrichedArticle, EntityRef
 from shared.identity import entity_id, sha256_hex
 from tests.conftest import throwaway_database
-from tests.store.conftest import deliveries, snapshot
-from tests.store.seed_events import BASE_TIME, by_prefix, seed_events, text_article
+from tests.store.conftest import snapshot
+from tests.store.seed_events import BASE_TIME, by_prefix, deliveries, seed_events, text_article
 
 # What the listing rows must equal: the links and entity rows, rendered the way the API lists them.
 _FROM_THE_LINKS = text(

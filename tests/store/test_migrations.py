@@ -10,8 +10,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from services.store.consumer import make_article_handler
 from services.store.db.models import Base
 from shared.db import run_migrations, sqlalchemy_url
-from tests.store.conftest import deliveries
-from tests.store.seed_events import seed_events
+from tests.store.seed_events import deliveries, seed_events
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:

@@ -4,7 +4,7 @@ The pool does not ping a connection before use: a connection the server closed w
 fails its first statement, and ``run`` runs the work once more on a fresh connection. Here every
 pooled connection is really terminated by the server (``pg_terminate_backend``), between two runs
 of the pool and between two requests of the API. An unreachable database at startup is covered
-by ``test_api_status.py::test_database_down_gives_503_not_500`` (``/articles`` answers 503).
+by ``tests/api/test_api_status.py::test_database_down_gives_503_not_500`` (``/articles`` answers 503).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
-from services.store.api.app import create_app
+from services.api.app import create_app
 from services.store.db.listing import ArticleFilters, Listing
 from services.store.db.reader import POOL_MIN_CONNECTIONS, AsyncConnection, ReadPool
 from shared.config import Settings

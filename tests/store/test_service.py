@@ -1,7 +1,8 @@
 """The store service as it runs: ``run(settings, stop)`` against a real Tansu broker and real Postgres.
 
-Events go through Kafka, the real consumer loops store them, the API answers over HTTP. The
-second test takes the database away mid-stream (through a TCP proxy) and brings it back.
+Events go through Kafka, the real consumer loops store them, the read API (its own server, as
+``newsflow api`` runs it) answers over HTTP and reads the consumers' states from the store's
+metrics. The second test takes the database away mid-stream (through a TCP proxy) and brings it back.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy.engine import make_url
 
+from services.api.app import create_app
 from services.embedded import free_port
 from services.store.main import run
 from shared.config import Settings
@@ -39,10 +42,21 @@ class RunningStore:
     stop: threading.Event
     thread: threading.Thread
     errors: list[BaseException]
+    api_server: uvicorn.Server
+    api_thread: threading.Thread
 
     @property
     def api(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    @property
+    def metrics(self) -> str:
+        return f"http://{self.settings.metrics_host}:{self.settings.store_metrics_port}/metrics"
+
+    @property
+    def health(self) -> str:
+        """The store's own /health, beside its metrics."""
+        return f"http://{self.settings.metrics_host}:{self.settings.store_metrics_port}/health"
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(f"{self.api}{path}", params=params, timeout=10)
@@ -72,12 +86,19 @@ def _start(settings: Settings) -> RunningStore:
 
     thread = threading.Thread(target=target, name="store-under-test", daemon=True)
     thread.start()
-    store = RunningStore(settings, stop, thread, errors)
+    app = create_app(settings)
+    app.state.sampler.interval_seconds = 0.5  # read the store's states often: the tests wait on them
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None))
+    api_thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
+    api_thread.start()
+    store = RunningStore(settings, stop, thread, errors, server, api_thread)
     _wait(lambda: store.get("/health").status_code == 200, _READY_SECONDS, "/health to answer 200")
     return store
 
 
 def _stop(store: RunningStore) -> None:
+    store.api_server.should_exit = True
+    store.api_thread.join(_STOP_SECONDS)
     store.stop.set()
     store.thread.join(_STOP_SECONDS)
     assert not store.thread.is_alive(), "run() did not return after stop was set"
@@ -85,10 +106,13 @@ def _stop(store: RunningStore) -> None:
 
 
 def _settings(tmp_path: Path, kafka: str, database_url: str, **overrides: Any) -> Settings:
+    store_metrics_port = free_port()
     return Settings(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
         api_port=free_port(),
+        store_metrics_port=store_metrics_port,
+        metrics_targets=[f"127.0.0.1:{store_metrics_port}"],
         data_dir=tmp_path / "data",
         inbox=tmp_path / "inbox",
         **overrides,
@@ -109,7 +133,7 @@ def _listed(store: RunningStore) -> int:
 
 def _metric(store: RunningStore, name: str, labels: str) -> float:
     selector = f"{name}{{{labels}}}" if labels else name
-    match = re.search(rf"^{re.escape(selector)} (\S+)$", store.get("/metrics").text, re.MULTILINE)
+    match = re.search(rf"^{re.escape(selector)} (\S+)$", httpx.get(store.metrics, timeout=10).text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
 
 
@@ -138,6 +162,9 @@ def test_events_from_kafka_reach_the_api(store: RunningStore) -> None:
     assert stats["rejected_files"] == 1 and stats["articles"] == 6
     reasons = {(r["stage"], r["reason"]) for r in stats["dead_letters_by_reason"]}
     assert reasons == {("ingest", "binary"), ("store", "invalid_event")}, "the broken message was dead-lettered"
+    # The store's own port: its consumers' states as metrics (what the API's /health reads) and a /health.
+    assert _metric(store, "newsflow_store_consumer_state", 'consumer="articles",state="ok"') == 1.0
+    assert httpx.get(store.health, timeout=10).json()["consumers"]["articles"]["state"] == "ok"
 
     # Redelivery through Kafka changes nothing.
     before = store.get("/articles", include_duplicates="true", limit=100).json()
@@ -181,6 +208,8 @@ def test_database_outage_pauses_consuming_and_heals(
         )
         health = store.get("/health")
         assert health.status_code == 503 and "database" in health.json()["reason"]
+        own = httpx.get(store.health, timeout=10)
+        assert own.status_code == 503 and "database unavailable" in own.json()["reason"], "the store says why"
         assert store.get("/articles").status_code == 503
 
         proxy.restore()

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from services.store.api.app import create_app
+from services.api.app import create_app
 from services.store.db.writes import upsert_articles
 from shared.config import Settings
 from shared.events import DuplicateLink, EnrichedArticle

@@ -15,8 +15,7 @@ from bench.harness.live import read_events, serve_api
 from services.store.consumer import make_article_handler
 from shared.config import Settings
 from shared.events import EnrichedArticle
-from tests.store.conftest import deliveries
-from tests.store.seed_events import seed_events
+from tests.store.seed_events import deliveries, seed_events
 
 COPIES = 8
 

@@ -11,8 +11,7 @@ from sqlalchemy import Engine, create_engine, text
 from services.store.consumer import make_article_handler
 from shared.db import run_migrations, sqlalchemy_url
 from shared.titles import derive_title
-from tests.store.conftest import deliveries
-from tests.store.seed_events import SEED_TITLES, by_prefix, seed_events
+from tests.store.seed_events import SEED_TITLES, by_prefix, deliveries, seed_events
 
 
 def _items(client: TestClient, **params: Any) -> list[dict[str, Any]]:

@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from services.store.api.app import create_app
+from services.api.app import create_app
 from services.store.consumer import make_article_handler
 from shared.config import Settings
 from shared.events import EnrichedArticle
-from tests.store.conftest import deliveries
-from tests.store.seed_events import seed_events
+from tests.store.seed_events import deliveries, seed_events
 
 # Filters as GET /articles takes them (lists are repeated parameters), each saved as a watch.
 FILTERS: list[dict[str, Any]] = [

@@ -16,14 +16,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
 
 from bench.harness.live import webhook_receiver
-from services.store.api.app import create_app
+from services.api.app import create_app
 from services.store.consumer import make_article_handler
 from services.store.watches.deliverer import Deliverer, wait_idle
 from services.store.watches.signing import DELIVERY_HEADER, SIGNATURE_HEADER, verify
 from shared.config import Settings
 from tests.conftest import REPO_ROOT
-from tests.store.conftest import deliveries
-from tests.store.seed_events import seed_events
+from tests.store.seed_events import deliveries, seed_events
 
 
 def settings_for(url: str, **overrides: object) -> Settings:

@@ -23,8 +23,8 @@ from shared.config import Settings
 from shared.consumer import Delivery, RejectedEvent, TransientError
 from shared.events import TOPIC_DLQ, DeadLetter, EntityRef
 from shared.identity import entity_id
-from tests.store.conftest import deliveries, snapshot
-from tests.store.seed_events import by_prefix, seed_events
+from tests.store.conftest import snapshot
+from tests.store.seed_events import by_prefix, deliveries, seed_events
 
 _WAIT_SECONDS = 10.0
 

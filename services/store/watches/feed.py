@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from services.store.api.schemas import ArticleItem
+from services.api.schemas import ArticleItem
 from services.store.watches.matching import match_articles
 from services.store.watches.models import ARTICLE, BREAKING, PENDING
 from services.store.watches.schemas import WatchFilters

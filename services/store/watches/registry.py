@@ -1,6 +1,6 @@
 """Watches in Postgres: create, read, replace and delete them, with their match and delivery counts.
 
-Queries only; the routes (``services.store.api.routes.watches``) turn them into HTTP.
+Queries only; the routes (``services.api.routes.watches``) turn them into HTTP.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from services.store.api.params import (
+from services.api.params import (
     EntityKey,
     EntityTypeParam,
     SearchText,

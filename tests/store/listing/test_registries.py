@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.store.api.cursor import decode_cursor, encode_cursor
-from services.store.api.errors import ParameterError
+from services.api.cursor import decode_cursor, encode_cursor
+from services.api.errors import ParameterError
 from services.store.db.listing import SORTS, ArticleFilters, ArticleSort
 from services.store.db.listing.filters import FILTERS, applied, filter_values
 from services.store.db.listing.planner import ListingRequest, plan_shape

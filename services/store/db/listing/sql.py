@@ -35,7 +35,7 @@ _INGESTED_AT_JSON = (
     "CASE WHEN date_trunc('second', articles.ingested_at) = articles.ingested_at THEN '' "
     "ELSE to_char(articles.ingested_at AT TIME ZONE 'UTC', '.US') END || 'Z'"
 )
-# The item's own fields: ArticleItem's first fields, in its order (tests/store/test_api_articles.py
+# The item's own fields: ArticleItem's first fields, in its order (tests/api/test_api_articles.py
 # holds every page Postgres renders to the ArticlePage model); the route adds snippet,
 # reprint_count and entities. row_to_json prints compactly ({"id":"..."}), as pydantic prints.
 ITEM_HEAD_FIELDS: dict[str, str] = {
