@@ -15,13 +15,13 @@ from services.store.db.listing import Listing
 from services.store.db.reader import ReadPool
 
 
-def read_pool(request: Request) -> ReadPool:
+async def read_pool(request: Request) -> ReadPool:
     """The app's read pool (see ``services.store.db.reader``)."""
     pool: ReadPool = request.app.state.read_pool
     return pool
 
 
-def article_listing(request: Request) -> Listing:
+async def article_listing(request: Request) -> Listing:
     """The app's listing executor, with its tuning and statistics (see ``services.store.db.listing``)."""
     listing: Listing = request.app.state.listing
     return listing

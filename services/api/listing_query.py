@@ -55,7 +55,7 @@ class ListingQuery:
             )
 
 
-def listing_query(
+async def listing_query(
     q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
     entity: Annotated[
         list[EntityKey] | None,
