@@ -20,6 +20,7 @@ from services.api.errors import install_error_handlers
 from services.api.head import HeadAsGetMiddleware
 from services.api.observability import RequestMetricsMiddleware
 from services.api.routes import (
+    article_counts,
     articles,
     dashboard,
     docs,
@@ -94,7 +95,8 @@ def create_app(
         _document_api_keys(app)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(HeadAsGetMiddleware)  # added last: outermost, so the metrics count it as the GET it is
-    for module in (health, articles, entities, stories, stats, metrics, docs):
+    # article_counts before articles: /articles/facets is not the article with id "facets".
+    for module in (health, article_counts, articles, entities, stories, stats, metrics, docs):
         app.include_router(module.router)
     # One sampler of every service's metrics: the dashboard charts it, /health reads the store's consumers
     # and ingest's quarantine from it.

@@ -1,7 +1,10 @@
-"""``GET /articles``'s query parameters as one validated object (a FastAPI dependency).
+"""The article filters' query parameters, and ``GET /articles``'s, as validated objects (FastAPI dependencies).
 
-Each parameter's documentation lives here once; the checks that span parameters (relevance needs
-q, until after since, dated=false without dates) raise a 422 naming the parameter.
+``FilterQuery`` is what ``GET /articles``, ``/articles/facets`` and ``/articles/timeline`` share:
+which articles match. ``ListingQuery`` adds the listing's sort and page. Each parameter's
+documentation lives here once; the checks that span parameters (relevance needs q, until after
+since, dated=false without dates) raise a 422 naming the parameter. ``resolve_filters`` turns a
+``FilterQuery`` into the store's ``ArticleFilters`` (entity values resolved, 404 for an unknown one).
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Depends, HTTPException, Query
 
 from services.api.errors import ParameterError
 from services.api.params import CursorToken, EntityKey, EntityTypeParam, SearchText, SourceName, StoryId
-from services.store.db.listing import SORTS, ArticleSort
+from services.store.db.listing import SORTS, ArticleFilters, ArticleSort
+from services.store.db.queries.entities import resolve_entities_counted
+from services.store.db.read_connection import AsyncConnection
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -24,8 +29,8 @@ ArticleFormat = Literal["text", "html", "json", "jsonl"]
 
 
 @dataclass(frozen=True)
-class ListingQuery:
-    """What a client asked ``GET /articles`` for, checked."""
+class FilterQuery:
+    """Which articles a client asked about (``GET /articles`` and its counts), checked."""
 
     q: str | None
     entity: list[str]
@@ -37,14 +42,9 @@ class ListingQuery:
     dated: bool | None
     include_duplicates: bool
     formats: list[str]
-    sort: ArticleSort
-    limit: int
-    cursor: str | None
 
     def __post_init__(self) -> None:
         """The checks that span parameters: a 422 naming the parameter to change."""
-        if SORTS[self.sort].needs_q and self.q is None:
-            raise ParameterError("sort", f"{self.sort.value} ranks search results, so it needs q", self.sort.value)
         if self.since is not None and self.until is not None and self.until < self.since:
             raise ParameterError("until", f"is before since ({self.since.isoformat()})", self.until.isoformat())
         if self.dated is False and (self.since is not None or self.until is not None):
@@ -55,7 +55,21 @@ class ListingQuery:
             )
 
 
-async def listing_query(
+@dataclass(frozen=True)
+class ListingQuery:
+    """What a client asked ``GET /articles`` for, checked: the filters, the sort and the page."""
+
+    filters: FilterQuery
+    sort: ArticleSort
+    limit: int
+    cursor: str | None
+
+    def __post_init__(self) -> None:
+        if SORTS[self.sort].needs_q and self.filters.q is None:
+            raise ParameterError("sort", f"{self.sort.value} ranks search results, so it needs q", self.sort.value)
+
+
+async def filter_query(
     q: Annotated[SearchText | None, Query(description="Web-search query over title and body; ranked.")] = None,
     entity: Annotated[
         list[EntityKey] | None,
@@ -108,13 +122,8 @@ async def listing_query(
             description="The format the file was read as: text, html, json or jsonl; repeat for OR.",
         ),
     ] = None,
-    sort: Annotated[
-        ArticleSort, Query(description="`relevance` needs `q` and ranks the 500 newest matches.")
-    ] = ArticleSort.newest_ingested,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
-) -> ListingQuery:
-    return ListingQuery(
+) -> FilterQuery:
+    return FilterQuery(
         q=q,
         entity=entity or [],
         entity_type=entity_type,
@@ -125,7 +134,42 @@ async def listing_query(
         dated=dated,
         include_duplicates=include_duplicates,
         formats=list(formats or []),
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
+    )
+
+
+async def listing_query(
+    filters: Annotated[FilterQuery, Depends(filter_query)],
+    sort: Annotated[
+        ArticleSort, Query(description="`relevance` needs `q` and ranks the 500 newest matches.")
+    ] = ArticleSort.newest_ingested,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size, 1-100.")] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[CursorToken | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> ListingQuery:
+    return ListingQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
+
+
+async def resolve_filters(conn: AsyncConnection, query: FilterQuery) -> ArticleFilters:
+    """The query's filters with its entity values resolved; 404 naming the first value no entity has."""
+    entity_ids, entity_counts, archive_estimate = await resolve_entities_counted(conn, query.entity, query.entity_type)
+    unknown = [value for value, ids in zip(query.entity, entity_ids, strict=True) if not ids]
+    if unknown:
+        of_type = f" of type {query.entity_type}" if query.entity_type else ""
+        raise HTTPException(
+            404,
+            f"No entity{of_type} with id, name or surface form {unknown[0]!r}. "
+            "Entities are listed by GET /entities?q=...",
+        )
+    return ArticleFilters(
+        q=query.q,
+        entity_ids=entity_ids,
+        entity_counts=entity_counts,
+        archive_estimate=archive_estimate,
+        entity_type=query.entity_type,
+        sources=query.sources,
+        story=query.story,
+        since=query.since,
+        until=query.until,
+        dated=query.dated,
+        include_duplicates=query.include_duplicates,
+        formats=query.formats,
     )

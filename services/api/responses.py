@@ -13,8 +13,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 
-def model_response(model: BaseModel, status_code: int = 200) -> Response:
-    return Response(content=model.model_dump_json(), status_code=status_code, media_type="application/json")
+def model_response(model: BaseModel, status_code: int = 200, *, exclude_none: bool = False) -> Response:
+    """``exclude_none``: leave out the optional fields not given (parts of an answer a request did not ask for)."""
+    content = model.model_dump_json(exclude_none=exclude_none)
+    return Response(content=content, status_code=status_code, media_type="application/json")
 
 
 def json_response(content: str, status_code: int = 200) -> Response:

@@ -245,3 +245,61 @@ class StoryDetail(StoryItem):
         "page through the rest with GET /articles?story=."
     )
     entity_timeline: list[EntityTimeline] = Field(description="Per-day article counts of the top 5 entities.")
+
+
+class EntityFacetCount(BaseModel):
+    id: str
+    name: str = Field(description="Canonical name, as GET /entities lists it.")
+    type: EntityType
+    count: int = Field(description="Matching articles that name the entity (an article counts once).")
+
+
+class ValueFacetCount(BaseModel):
+    value: str = Field(description="An entity type, a source (one spelling stands for every case) or a story id.")
+    count: int = Field(description="Matching articles with this value.")
+
+
+class TimeFacetCount(BaseModel):
+    value: str = Field(description="The bucket, UTC: a day as YYYY-MM-DD, an hour as YYYY-MM-DDTHH:00:00Z.")
+    count: int = Field(description="Matching articles in the bucket.")
+    undated_count: int = Field(
+        description="Of these, articles without a publication date, counted by the time they were ingested."
+    )
+
+
+class FacetLists(BaseModel):
+    """Only the facets asked for are present."""
+
+    entity: list[EntityFacetCount] | None = None
+    type: list[ValueFacetCount] | None = None
+    source: list[ValueFacetCount] | None = None
+    story: list[ValueFacetCount] | None = None
+    day: list[TimeFacetCount] | None = None
+    hour: list[TimeFacetCount] | None = None
+
+
+class ArticleFacets(BaseModel):
+    total: int = Field(description="Articles matching the filters (originals only unless include_duplicates).")
+    facets: FacetLists
+
+
+class TimelineBucket(BaseModel):
+    start: datetime = Field(description="The bucket's start, UTC (weeks start on Monday).")
+    count: int
+    undated_count: int = Field(
+        description="Of these, articles without a publication date, counted by the time they were ingested."
+    )
+    split: dict[str, int] | None = Field(
+        default=None,
+        description="With `by`: each of `values`' articles in this bucket, by entity id or source, zeros included.",
+    )
+
+
+class ArticleTimeline(BaseModel):
+    interval: Literal["hour", "day", "week"]
+    by: Literal["entity", "source"] | None = None
+    total: int = Field(description="Articles matching the filters (the sum of the buckets' counts).")
+    values: list[EntityFacetCount] | list[ValueFacetCount] | None = Field(
+        default=None, description="With `by`: the values the buckets are split by, most matching articles first."
+    )
+    buckets: list[TimelineBucket] = Field(description="Every bucket from the first to the last with an article.")

@@ -26,6 +26,9 @@ OPERATIONS = [
     "GET /health",
     "GET /articles",
     "GET /articles/{article_id}",
+    # Issue 27's counts over the listing's filters.
+    "GET /articles/facets",
+    "GET /articles/timeline",
     "GET /entities",
     "GET /entities/{entity_key}",
     "GET /stories",

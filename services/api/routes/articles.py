@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from services.api.cursor import decode_cursor, encode_cursor
 from services.api.deps import ArticleListing, ReadDb
-from services.api.listing_query import ListingQuery, listing_query
+from services.api.listing_query import ListingQuery, listing_query, resolve_filters
 from services.api.params import Identifier
 from services.api.responses import json_response, model_response
 from services.api.schemas import (
@@ -23,9 +23,8 @@ from services.api.schemas import (
     ReprintSummary,
     StoryInfo,
 )
-from services.store.db.listing import SORTS, ArticleFilters, ArticleRow, ArticleSort
+from services.store.db.listing import SORTS, ArticleRow, ArticleSort
 from services.store.db.queries.articles import get_article
-from services.store.db.queries.entities import resolve_entities_counted
 from services.store.db.reader import AsyncConnection
 from services.store.snippets import opening, query_lexemes, search_snippet
 
@@ -57,7 +56,7 @@ async def list_articles_route(
     after, window_floor = _position(query)
 
     async def listed(conn: AsyncConnection) -> list[ArticleRow]:
-        filters = await _filters(conn, query)
+        filters = await resolve_filters(conn, query.filters)
         return await listing.page(
             conn, filters, sort=sort, limit=query.limit + 1, after=after, window_floor=window_floor
         )
@@ -73,8 +72,8 @@ async def list_articles_route(
         next_cursor = encode_cursor(_CURSOR_RESOURCE, sort.value, key, last.article_id)
     # The page is spliced from the JSON Postgres rendered (the ArticlePage shape, response_model
     # above): building and validating ~400 entity models per page was most of a request's time.
-    lexemes = query_lexemes(page[0].tsquery or "") if query.q is not None and page else frozenset()
-    items = ",".join(_item_json(row, lexemes if query.q is not None else None) for row in page)
+    lexemes = query_lexemes(page[0].tsquery or "") if query.filters.q is not None and page else frozenset()
+    items = ",".join(_item_json(row, lexemes if query.filters.q is not None else None) for row in page)
     return json_response(f'{{"items":[{items}],"next_cursor":{json.dumps(next_cursor)}}}')
 
 
@@ -87,33 +86,6 @@ def _position(query: ListingQuery) -> tuple[tuple[Any, str] | None, tuple[Any, s
         rank, floor_at, floor_id = key
         return (rank, row_id), (floor_at, floor_id)
     return (key, row_id), None
-
-
-async def _filters(conn: AsyncConnection, query: ListingQuery) -> ArticleFilters:
-    """The query's filters with its entity values resolved; 404 naming the first value no entity has."""
-    entity_ids, entity_counts, archive_estimate = await resolve_entities_counted(conn, query.entity, query.entity_type)
-    unknown = [value for value, ids in zip(query.entity, entity_ids, strict=True) if not ids]
-    if unknown:
-        of_type = f" of type {query.entity_type}" if query.entity_type else ""
-        raise HTTPException(
-            404,
-            f"No entity{of_type} with id, name or surface form {unknown[0]!r}. "
-            "Entities are listed by GET /entities?q=...",
-        )
-    return ArticleFilters(
-        q=query.q,
-        entity_ids=entity_ids,
-        entity_counts=entity_counts,
-        archive_estimate=archive_estimate,
-        entity_type=query.entity_type,
-        sources=query.sources,
-        story=query.story,
-        since=query.since,
-        until=query.until,
-        dated=query.dated,
-        include_duplicates=query.include_duplicates,
-        formats=query.formats,
-    )
 
 
 def _entities(rows: list[dict[str, Any]]) -> list[ArticleEntity]:

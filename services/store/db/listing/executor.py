@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.store.db.listing.filters import ArticleFilters, filter_values
+from services.store.db.listing.filters import ArticleFilters
+from services.store.db.listing.matching import matching_values
 from services.store.db.listing.planner import (
     ListingRequest,
     Outcome,
@@ -102,16 +103,14 @@ class Listing:
         filters, after, floor = request.filters, request.after, request.window_floor
         params: dict[str, Any] = {
             "limit": request.limit,
-            "q": filters.q,
             "after_key": after[0] if after else None,
             "after_id": after[1] if after else None,
             "floor_at": floor[0] if floor else None,
             "floor_id": floor[1] if floor else None,
             "snippet_chars": self.tuning.snippet_source_max_chars,
             "relevance_window": self.tuning.relevance_window,
-            **filter_values(filters),
+            **matching_values(filters),
         }
-        params.update({f"entity_ids_{i}": list(ids) for i, ids in enumerate(filters.entity_ids)})
         return params
 
     async def _run(
