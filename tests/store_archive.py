@@ -8,7 +8,8 @@ fresh database each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,8 +20,20 @@ from services.store.consumer import make_article_handler
 from services.store.db.session import make_writer_engine
 from shared.config import Settings
 from shared.db import run_migrations
+from shared.events import EnrichedArticle
 from tests.conftest import throwaway_database
 from tests.store.seed_events import deliveries, seed_events
+
+
+@contextmanager
+def stored_archive(postgres_admin_url: str, prefix: str, events: Sequence[EnrichedArticle]) -> Iterator[str]:
+    """A throwaway database with the store's schema and ``events`` stored by the real handler."""
+    with throwaway_database(postgres_admin_url, prefix=prefix) as url:
+        run_migrations(url, service="store")
+        engine = make_writer_engine(Settings(database_url=url))
+        make_article_handler(engine)(deliveries(events))
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture
@@ -39,11 +52,7 @@ def writer(store_database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def seeded_database_url(postgres_admin_url: str) -> Iterator[str]:
     """One database per module with the store's schema and the seed events stored by the real handler."""
-    with throwaway_database(postgres_admin_url, prefix="newsflow_store") as url:
-        run_migrations(url, service="store")
-        engine = make_writer_engine(Settings(database_url=url))
-        make_article_handler(engine)(deliveries(seed_events()))
-        engine.dispose()
+    with stored_archive(postgres_admin_url, "newsflow_store", seed_events()) as url:
         yield url
 
 

@@ -22,15 +22,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.store.consumer import make_article_handler
 from services.store.db.models import TEXT_SEARCH_CONFIG
-from services.store.db.session import make_writer_engine
 from shared.config import Settings
-from shared.db import run_migrations
 from shared.events import DuplicateLink, EnrichedArticle, EntityRef, EntityType
 from shared.identity import entity_id, sha256_hex
-from tests.conftest import throwaway_database
-from tests.store.seed_events import BASE_TIME, deliveries, text_article
+from tests.store.seed_events import BASE_TIME, text_article
+from tests.store_archive import stored_archive
 
 _ENTITIES: list[tuple[EntityType, str]] = [
     ("PERSON", "Donald Trump"),
@@ -92,11 +89,7 @@ def generated_events(seed: int = 27) -> list[EnrichedArticle]:
 @pytest.fixture(scope="module")
 def generated_database_url(postgres_admin_url: str) -> Iterator[str]:
     """A database of the module's own with the generated archive, stored by the real handler."""
-    with throwaway_database(postgres_admin_url, prefix="newsflow_counts") as url:
-        run_migrations(url, service="store")
-        engine = make_writer_engine(Settings(database_url=url))
-        make_article_handler(engine)(deliveries(generated_events()))
-        engine.dispose()
+    with stored_archive(postgres_admin_url, "newsflow_counts", generated_events()) as url:
         yield url
 
 
