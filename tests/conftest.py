@@ -30,7 +30,7 @@ EVAL_DEV_DIR = REPO_ROOT.parent / "shared" / "eval-dev"
 _LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # The store's databases and the read API client, shared by tests/store and tests/api.
-pytest_plugins = ["tests.store_archive"]
+pytest_plugins = ["tests.store_archive", "tests.browser"]
 
 
 def folder_snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:

@@ -1,4 +1,4 @@
-"""``/dashboard``, ``/docs`` and ``/redoc`` in a real browser (Debian's chromium, headless, driven by Playwright).
+"""``/dashboard``, ``/docs`` and ``/redoc`` in a real browser (``tests/browser.py``: Debian's chromium, headless).
 
 Against a running stack. The dashboard must draw its charts from the store's own sampling (no
 Prometheus involved), show the archive's count, list the latest articles, and log no console
@@ -9,88 +9,17 @@ test. Full-page screenshots are kept in ``test-artifacts/`` for people to look a
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.browser import ARTIFACTS, WatchedPage
 from tests.metrics.conftest import SeededStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Two polls of the page (every 5 s) and a margin for a loaded 2-core machine.
 CHARTS_DRAWN_WITHIN_MS = 30_000
-VIEWPORT = {"width": 1440, "height": 1000}
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    executable = CHROMIUM if CHROMIUM.exists() else None
-    found = shutil.which("chromium")
-    if executable is None and found is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium; `make test` does it as root)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable or found), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@dataclass
-class WatchedPage:
-    """A page whose console errors, page errors, failed requests and requests off this machine are kept."""
-
-    page: Any
-    problems: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def watched(browser: Any) -> Iterator[WatchedPage]:
-    page = browser.new_page(viewport=VIEWPORT)
-    watched = WatchedPage(page)
-    page.on("console", lambda message: watched.problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: watched.problems.append(str(error)))
-
-    def route(route: Any) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1" or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            watched.outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", route)
-    page.on(
-        "requestfailed",
-        lambda request: (
-            watched.problems.append(f"request failed: {request.url}")
-            if urlsplit(request.url).hostname == "127.0.0.1"
-            else None
-        ),
-    )
-    try:
-        yield watched
-    finally:
-        page.close()
 
 
 def test_dashboard_draws_the_pipeline(seeded_stack: SeededStack, watched: WatchedPage) -> None:
@@ -111,9 +40,9 @@ def test_dashboard_draws_the_pipeline(seeded_stack: SeededStack, watched: Watche
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     assert page.locator("#kpi-articles").inner_text() == str(stored)
-    # Every chart drew its points (lines) or bars.
+    # Every pipeline chart drew its points (lines) or bars (the search panel's waits for a search).
     drawn = page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('canvas')].map((canvas) => {
+        """() => Object.fromEntries([...document.querySelectorAll('.charts canvas')].map((canvas) => {
               const chart = Chart.getChart(canvas);
               const points = chart.data.datasets.flatMap((ds) => ds.data)
                   .filter((p) => p !== null && (typeof p !== 'object' || p.y !== null)).length;
@@ -129,7 +58,7 @@ def test_dashboard_draws_the_pipeline(seeded_stack: SeededStack, watched: Watche
     )
     # Every axis says its unit, every time is 24-hour ISO, and the footer says what happens on a restart.
     units = page.evaluate(
-        """() => [...document.querySelectorAll('canvas')].flatMap((canvas) => {
+        """() => [...document.querySelectorAll('.charts canvas')].flatMap((canvas) => {
               const chart = Chart.getChart(canvas);
               const axis = chart.config.type === 'bar' ? chart.options.scales.x : chart.options.scales.y;
               return [[canvas.id, axis.title.display ? axis.title.text : '']];

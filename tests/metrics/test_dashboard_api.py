@@ -71,7 +71,9 @@ def test_the_data_has_the_archive_the_latest_articles_and_the_top_entities(clien
 def test_the_page_and_its_assets_are_served_and_nothing_else(client: TestClient) -> None:
     page = client.get("/dashboard")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "/dashboard/assets/chart.umd.min.js" in page.text and "/dashboard/assets/dashboard.js" in page.text
+    for script in ("chart.umd.min.js", "dashboard.js", "timeline.js"):
+        assert f"/dashboard/assets/{script}" in page.text, script
+        assert client.get(f"/dashboard/assets/{script}").headers["content-type"].startswith("text/javascript")
     chart = client.get("/dashboard/assets/chart.umd.min.js")
     assert chart.status_code == 200 and chart.text.startswith("/*!\n * Chart.js v4")
     assert client.get("/dashboard/assets/dashboard.css").headers["content-type"].startswith("text/css")

@@ -1,7 +1,8 @@
 """``/dashboard``: the pipeline's health on one page, live, with no Prometheus needed.
 
-``/dashboard`` is a static page (Chart.js, served from ``../static`` like the page's own script,
-so it works offline) that polls ``/dashboard/data`` every few seconds. The data route combines
+``/dashboard`` is a static page (Chart.js, served from ``../static`` like the page's own scripts,
+so it works offline) that polls ``/dashboard/data`` every few seconds; its search panel draws
+``GET /articles/timeline`` for a search typed into it (``timeline.js``, in the browser alone). The data route combines
 the sampler's figures (every service's metrics endpoint, read by this process) with the
 archive's totals, latest articles, top entities and biggest stories from the database. The database part is
 optional: when the database is down the page still shows the metrics, and says why the rest is
@@ -52,6 +53,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {
     "chart.umd.min.js": "text/javascript",
     "dashboard.js": "text/javascript",
+    "timeline.js": "text/javascript",
     "dashboard.css": "text/css",
 }
 ASSET_CACHE_SECONDS = 300
