@@ -41,6 +41,12 @@ ALLOWED: dict[str, str] = {
     "article_id": "an article id as listed by GET /articles",
     "entity_key": "an entity id, name or surface form as listed by GET /entities",
     "story_id": "a story id as listed by GET /stories",
+    "min_count": "an integer from 1 to 1000000",
+}
+# A parameter one route reads differently from the rest: (the route's path, the parameter) -> allowed.
+ALLOWED_ON_ROUTE: dict[tuple[str, str], str] = {
+    ("/entities", "sort"): "one of -article_count, name",
+    ("/entities/{entity_key}/related", "sort"): "one of lift, npmi, count",
 }
 _MAX_SHOWN_INPUT_CHARS = 60
 RETRY_AFTER_SECONDS = 5
@@ -61,9 +67,10 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _MAX_SHOWN_INPUT_CHARS else text[:_MAX_SHOWN_INPUT_CHARS] + "…'"
 
 
-def describe(parameter: str, problem: str, value: Any = None, *, given: bool = True) -> str:
+def describe(parameter: str, problem: str, value: Any = None, *, given: bool = True, route: str | None = None) -> str:
     got = f" (got {_shown(value)})" if given and value is not None else ""
-    allowed = ALLOWED.get(parameter)
+    allowed = ALLOWED_ON_ROUTE.get((route, parameter)) if route is not None else None
+    allowed = allowed or ALLOWED.get(parameter)
     return f"Invalid {parameter}{got}: {problem}." + (f" Allowed: {allowed}." if allowed else "")
 
 
@@ -74,7 +81,14 @@ def _validation_response(items: list[dict[str, Any]]) -> JSONResponse:
     )
 
 
-async def _on_request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+def _route_path(request: Request) -> str | None:
+    """The path template of the route that answered (``/entities/{entity_key}/related``), if any."""
+    path = getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None
+
+
+async def _on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    route = _route_path(request)
     items = []
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
@@ -82,14 +96,18 @@ async def _on_request_validation(_request: Request, exc: RequestValidationError)
         problem = str(error.get("msg", "invalid value")).removeprefix("Value error, ").rstrip(".")
         given = error.get("type") != "missing"
         items.append(
-            {"loc": loc, "msg": describe(parameter, problem, error.get("input"), given=given), "type": error["type"]}
+            {
+                "loc": loc,
+                "msg": describe(parameter, problem, error.get("input"), given=given, route=route),
+                "type": error["type"],
+            }
         )
     return _validation_response(items)
 
 
-async def _on_parameter_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_parameter_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ParameterError)
-    msg = describe(exc.parameter, exc.problem, exc.value)
+    msg = describe(exc.parameter, exc.problem, exc.value, route=_route_path(request))
     return _validation_response([{"loc": ["query", exc.parameter], "msg": msg, "type": "value_error"}])
 
 

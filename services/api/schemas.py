@@ -303,3 +303,29 @@ class ArticleTimeline(BaseModel):
         default=None, description="With `by`: the values the buckets are split by, most matching articles first."
     )
     buckets: list[TimelineBucket] = Field(description="Every bucket from the first to the last with an article.")
+
+
+class NamedEntity(BaseModel):
+    id: str
+    name: str = Field(description="Canonical name, as GET /entities lists it.")
+    type: EntityType
+
+
+class RelatedEntityCount(NamedEntity):
+    count: int = Field(description="Matching articles naming both this entity and the subject (|A and B|).")
+    total: int = Field(description="Matching articles naming this entity (|B|).")
+    lift: float = Field(
+        description="count * N / (|A| * |B|): how many times more often the entity is named in the subject's "
+        "articles than in the matching ones at large (1: as often; below 1: less). Six decimals."
+    )
+    npmi: float = Field(
+        description="Normalised pointwise mutual information, log(lift) / -log(count / N): 1 when the two are "
+        "only ever named together, 0 when independent, negative when they avoid each other. Six decimals."
+    )
+
+
+class RelatedEntities(BaseModel):
+    entity: NamedEntity = Field(description="The subject: the root of the group the path's key names.")
+    total: int = Field(description="Articles matching the filters, N (originals only unless include_duplicates).")
+    count: int = Field(description="Of these, articles naming the subject, |A|.")
+    related: list[RelatedEntityCount]

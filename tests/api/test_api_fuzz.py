@@ -31,6 +31,8 @@ OPERATIONS = [
     "GET /articles/timeline",
     "GET /entities",
     "GET /entities/{entity_key}",
+    # Issue 27's co-occurrences, over the same filters.
+    "GET /entities/{entity_key}/related",
     "GET /stories",
     "GET /stories/{story_id}",
     "GET /stats",

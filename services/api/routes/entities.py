@@ -1,15 +1,17 @@
-"""``/entities``: find people, organisations and places by name prefix; ``/entities/{key}``: one entity's profile."""
+"""``/entities``: find people, organisations and places by name prefix; ``/entities/{key}``: one entity's profile;
+``/entities/{key}/related``: who appears with it in the articles a search matches (``queries.related``)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from services.api.cursor import decode_cursor, encode_cursor
 from services.api.deps import ReadDb
+from services.api.listing_query import FilterQuery, filter_query, resolve_filters
 from services.api.params import CursorToken, EntityKey, EntityTypeParam, SearchText
 from services.api.responses import model_response
 from services.api.schemas import (
@@ -19,14 +21,25 @@ from services.api.schemas import (
     EntityItem,
     EntityPage,
     ErrorMessage,
+    NamedEntity,
+    RelatedEntities,
+    RelatedEntityCount,
 )
-from services.store.db.queries.entities import entity_profile, list_entities
+from services.store.db.queries.entities import entity_profile, find_entity, list_entities
+from services.store.db.queries.related import Related, RelatedSort, related_entities
+from services.store.db.read_connection import AsyncConnection, ReadConnection
 
 router = APIRouter(tags=["entities"])
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _CURSOR_RESOURCE = "entities"
+DEFAULT_RELATED_SIZE = 10
+MAX_RELATED_SIZE = 100
+DEFAULT_MIN_COUNT = 2
+MAX_MIN_COUNT = 1_000_000
+_ENTITY_KEY_DOC = "An entity id, name or surface form."
+_UNKNOWN_KEY = "No entity with id, name or surface form {key!r}. Entities are listed by GET /entities?q=..."
 
 
 class EntitySort(StrEnum):
@@ -83,13 +96,11 @@ async def list_entities_route(
 )
 async def get_entity_route(
     db: ReadDb,
-    entity_key: Annotated[EntityKey, Path(description="An entity id, name or surface form.")],
+    entity_key: Annotated[EntityKey, Path(description=_ENTITY_KEY_DOC)],
 ) -> Response:
     profile = await db.read(lambda conn: entity_profile(conn, entity_key))
     if profile is None:
-        raise HTTPException(
-            404, f"No entity with id, name or surface form {entity_key!r}. Entities are listed by GET /entities?q=..."
-        )
+        raise HTTPException(404, _UNKNOWN_KEY.format(key=entity_key))
     f = profile.fields
     detail = EntityDetail(
         id=f["id"],
@@ -108,3 +119,66 @@ async def get_entity_route(
         ],
     )
     return model_response(detail)
+
+
+@router.get(
+    "/entities/{entity_key}/related",
+    response_model=RelatedEntities,
+    summary="Who appears with an entity in the articles a search matches, scored against chance",
+    description=(
+        "Among the articles `GET /articles` would list for the filters (its sort, cursor and page size do "
+        "not apply; originals only unless `include_duplicates=true`; undated articles are counted like any "
+        "other unless `since`, `until` or `dated` leave them out): `total` (N) of them match, `count` (|A|) name "
+        "the subject (the entity the key names, with every name folded into it). Each other entity named in "
+        "one of those articles has `count` (|A and B|: articles naming both) and `total` (|B|: matching "
+        "articles naming it); an article counts once per entity. A raw count favours names every article "
+        "carries, so the list is ranked by `sort`: `lift` (default) = count * N / (|A| * |B|), how many times "
+        "more often the entity is named with the subject than in the matching articles at large; `npmi`, "
+        "log(lift) / -log(count / N), 1 when the two are only ever named together, 0 when independent; or "
+        "`count`. Scores are given, and ranked, to six decimals; ties go to the larger count, then the name. "
+        "Both scores favour rare names, which one shared "
+        "article makes look telling: only entities with at least `min_count` shared articles are ranked."
+    ),
+    responses={404: {"model": ErrorMessage, "description": "The key, or an `entity` filter, names no entity."}},
+)
+async def related_entities_route(
+    db: ReadDb,
+    entity_key: Annotated[EntityKey, Path(description=_ENTITY_KEY_DOC)],
+    query: Annotated[FilterQuery, Depends(filter_query)],
+    sort: Annotated[RelatedSort, Query(description="lift (default), npmi or count.")] = RelatedSort.by_lift,
+    min_count: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_MIN_COUNT,
+            description="Rank only entities named with the subject in at least this many matching articles.",
+        ),
+    ] = DEFAULT_MIN_COUNT,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_RELATED_SIZE, description="How many entities to list, 1-100.")
+    ] = DEFAULT_RELATED_SIZE,
+) -> Response:
+    async def counted(conn: AsyncConnection) -> tuple[dict[str, Any], Related]:
+        # The subject first: an unknown key is the 404 of /entities/{key}, whatever the filters.
+        subject = await find_entity(ReadConnection(conn), entity_key)
+        if subject is None:
+            raise HTTPException(404, _UNKNOWN_KEY.format(key=entity_key))
+        filters = await resolve_filters(conn, query)
+        found = await related_entities(
+            conn, filters, subject["id"], subject["member_ids"], sort=sort, min_count=min_count, limit=limit
+        )
+        return subject, found
+
+    subject, found = await db.run(counted)
+    answer = RelatedEntities(
+        entity=NamedEntity(id=subject["id"], name=subject["name"], type=subject["type"]),
+        total=found.total,
+        count=found.count,
+        related=[
+            RelatedEntityCount(
+                id=r.id, name=r.name, type=r.type, count=r.count, total=r.total, lift=r.lift, npmi=r.npmi
+            )
+            for r in found.related
+        ],
+    )
+    return model_response(answer)
