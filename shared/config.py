@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 15_000
     # A read API query slower than this is cancelled and answered with 503 instead of piling up.
     api_statement_timeout_ms: int = 5_000
+    # /articles/facets counts every match up to about twice this many; above, a slice of the
+    # matches of about this size, scaled up with a 95 % margin per count (exact=true overrides).
+    facet_sample_articles: int = Field(default=500, ge=1)
 
     # --- metrics -----------------------------------------------------------------------------
     metrics_host: str = "127.0.0.1"

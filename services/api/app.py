@@ -88,6 +88,7 @@ def create_app(
     app.state.watch_writer = watch_writer
     # The listing's planner statistics belong to this app (it serves one database), not to the module.
     app.state.listing = Listing(listing_tuning)
+    app.state.facet_sample_articles = settings.facet_sample_articles
     install_error_handlers(app)
     if settings.api_keys:
         # Inside the metrics middleware: refused requests are counted (status 401) like any other.

@@ -1,4 +1,4 @@
-"""The read API's dependencies, defined once: the one read pool and the listing.
+"""The read API's dependencies, defined once: the one read pool, the listing and the facets' sample size.
 
 Every route reads the database through ``ReadDb`` (the app's ``ReadPool``: asynchronous psycopg,
 read-only, autocommit); the ``/health`` probe alone asks on its own connection in a thread, so
@@ -27,5 +27,12 @@ async def article_listing(request: Request) -> Listing:
     return listing
 
 
+async def facet_sample_articles(request: Request) -> int:
+    """About how many matches the facets count when there are many (``Settings.facet_sample_articles``)."""
+    articles: int = request.app.state.facet_sample_articles
+    return articles
+
+
 ReadDb = Annotated[ReadPool, Depends(read_pool)]
 ArticleListing = Annotated[Listing, Depends(article_listing)]
+FacetSampleArticles = Annotated[int, Depends(facet_sample_articles)]

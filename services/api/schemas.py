@@ -252,11 +252,19 @@ class EntityFacetCount(BaseModel):
     name: str = Field(description="Canonical name, as GET /entities lists it.")
     type: EntityType
     count: int = Field(description="Matching articles that name the entity (an article counts once).")
+    margin: int | None = Field(
+        default=None,
+        description="Only when the facets were counted on a sample: the 95 % margin of `count`, in articles.",
+    )
 
 
 class ValueFacetCount(BaseModel):
     value: str = Field(description="An entity type, a source (one spelling stands for every case) or a story id.")
     count: int = Field(description="Matching articles with this value.")
+    margin: int | None = Field(
+        default=None,
+        description="Only when the facets were counted on a sample: the 95 % margin of `count`, in articles.",
+    )
 
 
 class TimeFacetCount(BaseModel):
@@ -264,6 +272,10 @@ class TimeFacetCount(BaseModel):
     count: int = Field(description="Matching articles in the bucket.")
     undated_count: int = Field(
         description="Of these, articles without a publication date, counted by the time they were ingested."
+    )
+    margin: int | None = Field(
+        default=None,
+        description="Only when the facets were counted on a sample: the 95 % margin of `count`, in articles.",
     )
 
 
@@ -278,8 +290,19 @@ class FacetLists(BaseModel):
     hour: list[TimeFacetCount] | None = None
 
 
+class FacetSample(BaseModel):
+    """Present when there were too many matches to count every one: the counts are estimates."""
+
+    share: float = Field(description="The share of the matching articles counted (a fixed slice of article ids).")
+    articles: int = Field(description="Matching articles in the sample: every count was scaled up from them.")
+    total_margin: int = Field(description="The 95 % margin of `total`, in articles.")
+
+
 class ArticleFacets(BaseModel):
     total: int = Field(description="Articles matching the filters (originals only unless include_duplicates).")
+    sample: FacetSample | None = Field(
+        default=None, description="Only when the counts were estimated from a sample (see `exact`)."
+    )
     facets: FacetLists
 
 

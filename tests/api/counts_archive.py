@@ -49,11 +49,11 @@ def _ref(entity_type: EntityType, name: str) -> EntityRef:
     return EntityRef(id=entity_id(entity_type, name), name=name, type=entity_type, mentions=[name], count=1)
 
 
-def generated_events(seed: int = 27) -> list[EnrichedArticle]:
+def generated_events(seed: int = 27, count: int = GENERATED_ARTICLES) -> list[EnrichedArticle]:
     """Originals and reprints over ten publication days (a fifth undated), ingested an hour and a half apart."""
     rng = random.Random(seed)
     events: list[EnrichedArticle] = []
-    for n in range(GENERATED_ARTICLES):
+    for n in range(count):
         words = rng.sample(_WORDS, 2)
         body = f"Article {n}: the {words[0]} and the {words[1]}, reported."
         ingested = BASE_TIME + timedelta(minutes=90 * n)
@@ -64,7 +64,7 @@ def generated_events(seed: int = 27) -> list[EnrichedArticle]:
         events.append(
             EnrichedArticle(
                 article=text_article(
-                    f"generated/{n:03d}.txt",
+                    f"generated/{n:04d}.txt" if count > 1000 else f"generated/{n:03d}.txt",
                     body.encode(),
                     body=body,
                     title=f"Headline {n}",

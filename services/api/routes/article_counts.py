@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.api.deps import ReadDb
+from services.api.deps import FacetSampleArticles, ReadDb
 from services.api.errors import ParameterError
 from services.api.listing_query import FilterQuery, filter_query, resolve_filters
 from services.api.responses import model_response
@@ -22,11 +22,12 @@ from services.api.schemas import (
     EntityFacetCount,
     ErrorMessage,
     FacetLists,
+    FacetSample,
     TimeFacetCount,
     TimelineBucket,
     ValueFacetCount,
 )
-from services.store.db.queries.facets import BucketCount, EntityCount, Facet, FacetCounts, ValueCount, count_facets
+from services.store.db.queries.facets import BucketCount, EntityCount, Facet, FacetAnswer, ValueCount, count_facets
 from services.store.db.queries.timeline import MAX_TIMELINE_BUCKETS, Interval, Split, TooManyBuckets, timeline
 from services.store.db.reader import AsyncConnection
 
@@ -54,34 +55,47 @@ _FILTERS_NOTE = (
         "articles (most first, then by value): `entity` (an article naming an entity counts once), `type` "
         "(articles naming an entity of the type), `source` (any case), `story`; articles without a source "
         "or story are not in those facets. `day` and `hour` are the latest `limit` buckets with articles, "
-        "in time order, by publication date (a date: dated articles are in their day's 00:00 hour). " + _FILTERS_NOTE
+        "in time order, by publication date (a date: dated articles are in their day's 00:00 hour). "
+        "When a search matches many articles (more than about twice the server's sample size, "
+        "`NEWSFLOW_FACET_SAMPLE_ARTICLES`, 500 by default), the counts are taken on a fixed slice of "
+        "the matches (the same one for the same search every time) and scaled up: the answer then has "
+        "`sample`, and every count its 95 % `margin`. `exact=true` counts every match, however long "
+        "that takes. " + _FILTERS_NOTE
     ),
 )
 async def article_facets_route(
     db: ReadDb,
+    sample_articles: FacetSampleArticles,
     query: Annotated[FilterQuery, Depends(filter_query)],
     facet: Annotated[list[Facet], Query(min_length=1, max_length=len(Facet), description="The facets to count.")],
     limit: Annotated[int, Query(ge=1, le=MAX_FACET_SIZE, description="Values per facet, 1-100.")] = DEFAULT_FACET_SIZE,
+    exact: Annotated[
+        bool, Query(description="Count every matching article, even when a sample would estimate them faster.")
+    ] = False,
 ) -> Response:
-    async def counted(conn: AsyncConnection) -> tuple[int, dict[Facet, FacetCounts]]:
-        return await count_facets(conn, await resolve_filters(conn, query), facet, limit)
+    async def counted(conn: AsyncConnection) -> FacetAnswer:
+        filters = await resolve_filters(conn, query)
+        return await count_facets(conn, filters, facet, limit, None if exact else sample_articles)
 
-    total, counts = await db.run(counted)
+    answer = await db.run(counted)
     lists = FacetLists(
-        **{name.value: [_facet_value(name, value) for value in values] for name, values in counts.items()}
+        **{name.value: [_facet_value(name, value) for value in values] for name, values in answer.counts.items()}
     )
-    return model_response(ArticleFacets(total=total, facets=lists), exclude_none=True)
+    sample = None
+    if answer.sample is not None and answer.total_margin is not None:
+        sample = FacetSample(share=answer.sample.share, articles=answer.sampled, total_margin=answer.total_margin)
+    return model_response(ArticleFacets(total=answer.total, sample=sample, facets=lists), exclude_none=True)
 
 
 def _facet_value(
     facet: Facet, value: EntityCount | ValueCount | BucketCount
 ) -> EntityFacetCount | ValueFacetCount | TimeFacetCount:
     if isinstance(value, EntityCount):
-        return EntityFacetCount(id=value.id, name=value.name, type=value.type, count=value.count)
+        return EntityFacetCount(id=value.id, name=value.name, type=value.type, count=value.count, margin=value.margin)
     if isinstance(value, ValueCount):
-        return ValueFacetCount(value=value.value, count=value.count)
+        return ValueFacetCount(value=value.value, count=value.count, margin=value.margin)
     shown = value.start.date().isoformat() if facet is Facet.day else value.start.strftime("%Y-%m-%dT%H:00:00Z")
-    return TimeFacetCount(value=shown, count=value.count, undated_count=value.undated_count)
+    return TimeFacetCount(value=shown, count=value.count, undated_count=value.undated_count, margin=value.margin)
 
 
 @router.get(

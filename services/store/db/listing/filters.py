@@ -14,10 +14,12 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from services.store.db.models import TEXT_SEARCH_CONFIG
+from services.store.db.models import PUBLISHED_DESC_KEY_SQL, TEXT_SEARCH_CONFIG
 
 # The search as Postgres parses it; every listing that has q binds %(q)s.
 TSQUERY = f"websearch_to_tsquery('{TEXT_SEARCH_CONFIG}'::regconfig, %(q)s)"
+# The published-date key the listing's date indexes are built on, on ``articles a``.
+_PUBLISHED_KEY = PUBLISHED_DESC_KEY_SQL.replace("published_at", "a.published_at")
 
 
 @dataclass(frozen=True)
@@ -89,17 +91,21 @@ FILTERS: tuple[FilterSpec, ...] = (
     FilterSpec(
         "story", lambda f: f.story is not None, "a.story_id = %(story)s", lambda f: {"story": f.story}, Estimate.GUESS
     ),
+    # since and until are written on the published-date sort key (models.PUBLISHED_DESC_KEY_SQL,
+    # undated as -infinity) so its index can meet another filter's in a BitmapAnd: an entity's
+    # 90 days were 11 ms that way, 104-150 ms on the bare column (no index). The same articles:
+    # -infinity is before any since, and until excludes undated articles explicitly.
     FilterSpec(
         "since",
         lambda f: f.since is not None,
-        "a.published_at >= %(since)s",
+        f"{_PUBLISHED_KEY} >= %(since)s",
         lambda f: {"since": f.since},
         Estimate.PLANNER,
     ),
     FilterSpec(
         "until",
         lambda f: f.until is not None,
-        "a.published_at <= %(until)s",
+        f"{_PUBLISHED_KEY} <= %(until)s AND a.published_at IS NOT NULL",
         lambda f: {"until": f.until},
         Estimate.PLANNER,
     ),

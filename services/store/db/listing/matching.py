@@ -25,7 +25,7 @@ def matching_values(filters: ArticleFilters) -> dict[str, Any]:
 def matching_condition(filters: ArticleFilters) -> str:
     """The filters as one condition on ``articles a`` (values bound by name: see ``matching_values``).
 
-    The shape is the plain one (no access path, no cursor): a count reads every match, so the
+    The shape is the plain one (no access path, no cursor; entity groups keyed): a count reads every match, so the
     listing's choices of how to reach a page's first rows do not apply. The sort is irrelevant to
     the conditions; any one will do.
     """
@@ -35,5 +35,8 @@ def matching_condition(filters: ArticleFilters) -> str:
         q=filters.q is not None,
         entity_groups=len(filters.entity_ids),
         filters=applied(filters),
+        # Entity groups on the article's own GIN-indexed ids: a BitmapAnd with a date range or a
+        # search, where an EXISTS over the links became a hash join over every link of the group.
+        keyed=True,
     )
     return "\n  AND ".join(conditions(shape))
