@@ -30,7 +30,15 @@ from sqlalchemy import Connection
 
 from services.enrich.stories.index import StoryIndex
 from services.enrich.stories.matching import ArticleVectors, StoryState, similarity
-from services.enrich.stories.vectors import TermCounts, actors, entity_vector, key_of, term_counts, term_vector
+from services.enrich.stories.vectors import (
+    TermCounts,
+    actors,
+    entity_vector,
+    key_of,
+    name_terms,
+    term_counts,
+    term_vector,
+)
 from services.enrich.stories.window import Span
 from shared.events import EntityRef, RawArticle
 from shared.identity import story_id
@@ -57,6 +65,7 @@ class StoryItem:
     terms: TermCounts
     entities: dict[str, float]
     actors: frozenset[str]
+    names: tuple[frozenset[int], ...] = ()
 
     @classmethod
     def of(cls, article: RawArticle, entities: list[EntityRef]) -> StoryItem:
@@ -66,6 +75,7 @@ class StoryItem:
             terms=term_counts(article),
             entities=entity_vector(entities),
             actors=actors(entities),
+            names=name_terms(entities),
         )
 
 
@@ -150,6 +160,7 @@ class _BatchAssignment:
                 i.entities,
                 i.actors,
                 i.span,
+                i.names,
             )
             for i in fresh
         }

@@ -146,6 +146,12 @@ def dot(a: Mapping[K, float], b: Mapping[K, float]) -> float:
     return sum(w * b.get(k, 0.0) for k, w in a.items())
 
 
+def name_terms(entities: list[EntityRef]) -> tuple[frozenset[int], ...]:
+    """The term keys of each entity's name and mentions ("Kim Jong Un" -> kim, jong): what one name adds to a score."""
+    found = (frozenset(t for text in (e.name, *e.mentions) for t in content_terms(text)) for e in entities)
+    return tuple(terms for terms in found if terms)
+
+
 def actors(entities: list[EntityRef]) -> frozenset[str]:
     """The entities that act in an event (everything but places): two reports of one event share one."""
     return frozenset(e.id for e in entities if e.type != "LOCATION")
