@@ -345,10 +345,37 @@ class RelatedEntityCount(NamedEntity):
         description="Normalised pointwise mutual information, log(lift) / -log(count / N): 1 when the two are "
         "only ever named together, 0 when independent, negative when they avoid each other. Six decimals."
     )
+    margin: int | None = Field(
+        default=None,
+        description="Only when the answer was estimated from samples: the 95 % margin of `count`, in articles.",
+    )
+    total_margin: int | None = Field(
+        default=None,
+        description="Only when the answer was estimated from samples: the 95 % margin of `total`, in articles.",
+    )
+
+
+class RelatedSample(BaseModel):
+    """Present when there were too many matches to count every one: the counts are estimates."""
+
+    share: float = Field(
+        description="The share of the subject's matching articles counted for `count` and each item's `count` "
+        "(a fixed slice of article ids; 1: every one)."
+    )
+    articles: int = Field(description="The subject's matching articles in that slice.")
+    count_margin: int = Field(description="The 95 % margin of `count`, in articles (0: counted exactly).")
+    total_share: float = Field(
+        description="The share of the matching articles counted for `total` and each item's `total` (1: every one)."
+    )
+    total_articles: int = Field(description="The matching articles in that slice.")
+    total_margin: int = Field(description="The 95 % margin of `total`, in articles (0: counted exactly).")
 
 
 class RelatedEntities(BaseModel):
     entity: NamedEntity = Field(description="The subject: the root of the group the path's key names.")
     total: int = Field(description="Articles matching the filters, N (originals only unless include_duplicates).")
     count: int = Field(description="Of these, articles naming the subject, |A|.")
+    sample: RelatedSample | None = Field(
+        default=None, description="Only when the counts were estimated from samples (see `exact`)."
+    )
     related: list[RelatedEntityCount]

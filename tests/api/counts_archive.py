@@ -99,6 +99,25 @@ def generated_client(generated_database_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
+# The generated archive, larger, for the sampled counts: its 1/64 pilot slice holds some matches,
+# so with a small sample size a search is counted on a slice of them.
+LARGER_ARTICLES = 1_500
+SAMPLE_ARTICLES = 60
+
+
+@pytest.fixture(scope="module")
+def larger_database_url(postgres_admin_url: str) -> Iterator[str]:
+    with stored_archive(postgres_admin_url, "newsflow_facet_sample", generated_events(count=LARGER_ARTICLES)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def sampling_client(larger_database_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=larger_database_url, facet_sample_articles=SAMPLE_ARTICLES)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
 # The archives the count tests run on: (client fixture, database fixture).
 ARCHIVES = {"seeds": ("client", "seeded_database_url"), "generated": ("generated_client", "generated_database_url")}
 # Per archive: filters that match something, alone and combined (q + entity, source + since).

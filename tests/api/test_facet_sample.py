@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.store.db.queries.facet_sample import MAX_BITS, PILOT, Sample, choose_sample
-from shared.config import Settings
 from shared.identity import article_id
-from tests.api.counts_archive import generated_events, reference_rows
-from tests.store_archive import stored_archive
+from tests.api.counts_archive import reference_rows
 
-# The generated archive, larger: its 1/64 pilot slice holds some matches, so a search is sampled.
-_ARTICLES = 1_500
-_SAMPLE_ARTICLES = 60
 _ENTITY_SQL = """
 SELECT root.id, count(DISTINCT a.article_id)
 FROM articles a
@@ -78,19 +71,6 @@ def test_the_margins_hold_about_95_percent_of_the_time_on_article_ids() -> None:
     assert trials == 192
     # 95 % expected; 0.90 leaves room for 192 trials' own spread (its sd is about 1.6 points).
     assert inside / trials >= 0.90, inside / trials
-
-
-@pytest.fixture(scope="module")
-def larger_database_url(postgres_admin_url: str) -> Iterator[str]:
-    with stored_archive(postgres_admin_url, "newsflow_facet_sample", generated_events(count=_ARTICLES)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def sampling_client(larger_database_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=larger_database_url, facet_sample_articles=_SAMPLE_ARTICLES)
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def _facets(client: TestClient, **params: Any) -> dict[str, Any]:

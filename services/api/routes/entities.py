@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from services.api.cursor import decode_cursor, encode_cursor
-from services.api.deps import ReadDb
+from services.api.deps import FacetSampleArticles, ReadDb
 from services.api.listing_query import FilterQuery, filter_query, resolve_filters
 from services.api.params import CursorToken, EntityKey, EntityTypeParam, SearchText
 from services.api.responses import model_response
@@ -24,9 +24,11 @@ from services.api.schemas import (
     NamedEntity,
     RelatedEntities,
     RelatedEntityCount,
+    RelatedSample,
 )
 from services.store.db.queries.entities import entity_profile, find_entity, list_entities
-from services.store.db.queries.related import Related, RelatedSort, related_entities
+from services.store.db.queries.facet_sample import Sample
+from services.store.db.queries.related import Related, RelatedSort, margin, related_entities
 from services.store.db.read_connection import AsyncConnection, ReadConnection
 
 router = APIRouter(tags=["entities"])
@@ -137,13 +139,23 @@ async def get_entity_route(
         "log(lift) / -log(count / N), 1 when the two are only ever named together, 0 when independent; or "
         "`count`. Scores are given, and ranked, to six decimals; ties go to the larger count, then the name. "
         "Both scores favour rare names, which one shared "
-        "article makes look telling: only entities with at least `min_count` shared articles are ranked."
+        "article makes look telling: only entities with at least `min_count` shared articles are ranked. "
+        "When a search matches many articles (as for `GET /articles/facets`: more than about twice the server's "
+        "sample size, `NEWSFLOW_FACET_SAMPLE_ARTICLES`, 500 by default), the counts are taken on fixed slices "
+        "of the article ids (the same ones for the same request every time) and scaled up: |A| and each "
+        "|A and B| on a slice holding about that many of the subject's articles, N and each |B| on a slice "
+        "holding about twice as many matching articles. The answer then has `sample`, each entity a `margin` "
+        "(of `count`) and a `total_margin`, both 95 %, and the scores are those of the estimates, taking "
+        "|B| to be at least |A and B| (a name the total's slice missed counts as named only with the "
+        "subject) and N at least |A|; `min_count` then applies to the shared articles in the slice. "
+        "`exact=true` counts every match, however long that takes."
     ),
     responses={404: {"model": ErrorMessage, "description": "The key, or an `entity` filter, names no entity."}},
 )
 async def related_entities_route(
     db: ReadDb,
     entity_key: Annotated[EntityKey, Path(description=_ENTITY_KEY_DOC)],
+    sample_articles: FacetSampleArticles,
     query: Annotated[FilterQuery, Depends(filter_query)],
     sort: Annotated[RelatedSort, Query(description="lift (default), npmi or count.")] = RelatedSort.by_lift,
     min_count: Annotated[
@@ -157,6 +169,9 @@ async def related_entities_route(
     limit: Annotated[
         int, Query(ge=1, le=MAX_RELATED_SIZE, description="How many entities to list, 1-100.")
     ] = DEFAULT_RELATED_SIZE,
+    exact: Annotated[
+        bool, Query(description="Count every matching article, even when samples would estimate them faster.")
+    ] = False,
 ) -> Response:
     async def counted(conn: AsyncConnection) -> tuple[dict[str, Any], Related]:
         # The subject first: an unknown key is the 404 of /entities/{key}, whatever the filters.
@@ -165,7 +180,14 @@ async def related_entities_route(
             raise HTTPException(404, _UNKNOWN_KEY.format(key=entity_key))
         filters = await resolve_filters(conn, query)
         found = await related_entities(
-            conn, filters, subject["id"], subject["member_ids"], sort=sort, min_count=min_count, limit=limit
+            conn,
+            filters,
+            subject["id"],
+            subject["member_ids"],
+            sort=sort,
+            min_count=min_count,
+            limit=limit,
+            sample_target=None if exact else sample_articles,
         )
         return subject, found
 
@@ -174,11 +196,39 @@ async def related_entities_route(
         entity=NamedEntity(id=subject["id"], name=subject["name"], type=subject["type"]),
         total=found.total,
         count=found.count,
+        sample=_related_sample(found),
         related=[
             RelatedEntityCount(
-                id=r.id, name=r.name, type=r.type, count=r.count, total=r.total, lift=r.lift, npmi=r.npmi
+                id=r.id,
+                name=r.name,
+                type=r.type,
+                count=r.count,
+                total=r.total,
+                lift=r.lift,
+                npmi=r.npmi,
+                margin=r.margin,
+                total_margin=r.total_margin,
             )
             for r in found.related
         ],
     )
-    return model_response(answer)
+    return model_response(answer, exclude_none=True)
+
+
+def _related_sample(found: Related) -> RelatedSample | None:
+    """The slices an estimated answer was counted on (a side counted whole: share 1, margin 0)."""
+    if found.sample is None:
+        return None
+    sample = found.sample
+    return RelatedSample(
+        share=_share(sample.subject),
+        articles=sample.subject_articles,
+        count_margin=margin(sample.subject, sample.subject_articles),
+        total_share=_share(sample.total),
+        total_articles=sample.total_articles,
+        total_margin=margin(sample.total, sample.total_articles),
+    )
+
+
+def _share(sample: Sample | None) -> float:
+    return 1.0 if sample is None else sample.share
