@@ -31,6 +31,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,7 @@ from fastapi import FastAPI
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench import common, cpu
+from bench import common, count_shapes, cpu
 from services.api.app import create_app
 from services.embedded import free_port
 from services.enrich.entities.mentions import LABEL_TYPES
@@ -460,6 +461,7 @@ def write_results(
     latency_connections: int,
     duration: int,
     load: tuple[float, float],
+    exact_ms: list[float],
 ) -> None:
     verdict = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
@@ -482,22 +484,30 @@ def write_results(
             else "Data loaded by an earlier run (`--reuse`)."
         ),
         "",
-        f"| shape | p50 ms | p99 ms | p99 < {TARGET_P99_MS:.0f} ms | requests/s (saturated) | "
+        "| shape | p50 ms | p99 ms | p99 under target | requests/s (saturated) | "
         "p50 / p99 ms (saturated) | CPU ms per request (saturated): all (API / Postgres / wrk) | non-2xx |",
         "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.shape} | {r.latency.p50_ms:.1f} | {r.latency.p99_ms:.1f} | "
-            f"{verdict(r.latency.p99_ms < TARGET_P99_MS)} | {r.throughput.rps:,.0f} | "
+            f"{verdict(r.latency.p99_ms < count_shapes.target_p99_ms(r.shape, TARGET_P99_MS))} "
+            f"(< {count_shapes.target_p99_ms(r.shape, TARGET_P99_MS):.0f}) | {r.throughput.rps:,.0f} | "
             f"{r.throughput.p50_ms:.0f} / {r.throughput.p99_ms:.0f} | {_cpu_text(r.throughput.cpu)} | "
             f"{r.latency.errors + r.throughput.errors} |"
         )
     mix = next(r for r in results if r.shape.startswith("mix"))
     lines += [
         "",
-        f"Target: p99 < {TARGET_P99_MS:.0f} ms for each shape and > {TARGET_MIX_RPS:.0f} requests/s for the mix; "
+        f"Target: p99 < {TARGET_P99_MS:.0f} ms for each listing shape, < {count_shapes.TARGET_P99_MS:.0f} ms for "
+        f"the counts (issue 27), and > {TARGET_MIX_RPS:.0f} requests/s for the mix (the listing shapes); "
         f"mix: {mix.throughput.rps:,.0f} requests/s ({verdict(mix.throughput.rps > TARGET_MIX_RPS)}).",
+        "",
+        "The facets of a common word are counted on a slice of its matches (about "
+        "`NEWSFLOW_FACET_SAMPLE_ARTICLES`, 500, scaled up with 95 % margins); counting every match "
+        f"(`exact=true`, entity facet, the {len(exact_ms)} commonest words one at a time) took a median of "
+        f"**{statistics.median(exact_ms) if exact_ms else float('nan'):,.0f} ms** "
+        f"(max {max(exact_ms, default=float('nan')):,.0f} ms).",
         "",
         f"CPU per request is the whole machine's busy time (not idle, not stolen by the host) over the "
         f"saturated pass (from /proc/stat) divided by "
@@ -561,7 +571,8 @@ def main() -> None:
     api = f"http://127.0.0.1:{port}"
     process = start_api(url, port, args.workers)
     try:
-        shapes = request_shapes(url, api)
+        # The analysts' counts (issue 27) after the mix: they have their own target and are not in it.
+        shapes = {**request_shapes(url, api), **count_shapes.count_shapes(url)}
         results = []
         for shape, paths in shapes.items():
             run_wrk(api, shape, paths, duration=2, connections=args.connections, threads=args.threads)  # warm-up
@@ -590,6 +601,8 @@ def main() -> None:
                 f"non-2xx {latency.errors + throughput.errors}  CPU/request {_cpu_text(throughput.cpu)}",
                 flush=True,
             )
+        exact_ms = count_shapes.exact_entity_facet_ms(api, url)
+        print(f"exact entity facets of common words: median {statistics.median(exact_ms):,.0f} ms", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -606,6 +619,7 @@ def main() -> None:
             latency_connections=args.latency_connections,
             duration=args.duration,
             load=(load_at_start, load_at_end),
+            exact_ms=exact_ms,
         )
         print(f"results written to {common.RESULTS_FILE.relative_to(REPO_ROOT)}")
 

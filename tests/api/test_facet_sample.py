@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.api.app import create_app
 from services.store.db.queries.facet_sample import MAX_BITS, PILOT, Sample, choose_sample
+from shared.config import Settings
 from shared.identity import article_id
 from tests.api.counts_archive import reference_rows
 
@@ -43,7 +45,7 @@ def test_a_slice_is_the_ids_below_a_power_of_two_share_of_the_id_space() -> None
     assert Sample(5).below < Sample(4).below
 
 
-def test_the_share_leaves_between_one_and_two_sample_sizes_of_expected_articles() -> None:
+def test_the_share_leaves_about_one_sample_size_of_expected_articles() -> None:
     assert choose_sample(0, 500) is None
     # 15 pilot articles stand for 960 matches: under twice 500, every match is counted.
     assert choose_sample(15, 500) is None
@@ -51,7 +53,7 @@ def test_the_share_leaves_between_one_and_two_sample_sizes_of_expected_articles(
         sample = choose_sample(pilot, 500)
         assert sample is not None
         expected = PILOT.estimate(pilot) * sample.share
-        assert 500 <= expected < 1_000, (pilot, sample)
+        assert 500 / math.sqrt(2) <= expected <= 500 * math.sqrt(2), (pilot, sample)
     assert choose_sample(10**9, 1) == Sample(MAX_BITS)
 
 
@@ -101,6 +103,23 @@ def test_a_sampled_answer_is_the_slice_counted_plainly_and_scaled_up(
     sources = {value: n for value, n in reference_rows(larger_database_url, _SOURCE_SQL, below)}
     shown_sources = {v["value"]: (v["count"], v["margin"]) for v in answer["facets"]["source"]}
     assert shown_sources == {value: (slice_.estimate(n), slice_.margin(n)) for value, n in sources.items()}
+
+
+def test_a_sample_finer_than_the_pilot_is_counted_in_the_pilots_pass(larger_database_url: str) -> None:
+    """Three articles a sample: a slice inside the pilot's, whose count the pilot statement gave."""
+    settings = Settings(database_url=larger_database_url, facet_sample_articles=3)
+    with TestClient(create_app(settings)) as fine_client:
+        answer = _facets(fine_client)
+    bits = round(-math.log2(answer["sample"]["share"]))
+    assert bits > PILOT.bits
+    slice_ = Sample(bits)
+    ((sampled,),) = reference_rows(larger_database_url, _SLICE_SQL, {"below": slice_.below})
+    assert answer["sample"]["articles"] == sampled
+    assert answer["total"] == slice_.estimate(sampled)
+    entities = {root: n for root, n in reference_rows(larger_database_url, _ENTITY_SQL, {"below": slice_.below})}
+    assert {e["id"]: e["count"] for e in answer["facets"]["entity"]} == {
+        root: slice_.estimate(n) for root, n in entities.items()
+    }
 
 
 def test_the_same_search_reads_the_same_sample_every_time(sampling_client: TestClient) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from services.store.db.listing.filters import ArticleFilters
 from services.store.db.listing.matching import matching_condition, matching_values
-from services.store.db.queries.facet_sample import PILOT, Sample, choose_sample
+from services.store.db.queries.facet_sample import NESTED_BITS, NESTED_COUNTS_SQL, PILOT, Sample, choose_sample
 from services.store.db.read_connection import AsyncConnection
 
 
@@ -104,6 +104,8 @@ SOURCE_KEY_SQL = "lower(m.source)"
 BUCKET_START_SQL = "date_trunc(%(unit)s, coalesce(m.published_at::timestamp, m.ingested_at AT TIME ZONE 'UTC'))"
 
 _TOTAL_SQL = "SELECT count(*) FROM articles a WHERE {where}"
+# The pilot's slice and every finer one, in one pass over the pilot's matches.
+_PILOT_SQL = f"SELECT count(*), {NESTED_COUNTS_SQL} FROM articles a WHERE {{where}}"
 # An article's entities from its own id list (articles.entity_ids, the ids of its links), each
 # folded into its root once per article: an article naming "Trump" and "Donald Trump" counts once.
 # The aliases are the few rows with a canonical id, hashed once, so the fold is a lookup per id
@@ -243,10 +245,14 @@ async def count_facets(
     With ``sample_target``, more than about twice that many matches are counted on a slice of
     them (``facet_sample``) and every count, the total too, is an estimate with its margin.
     """
-    sample = None
+    sample, found = None, None
     if sample_target is not None:
-        sample = choose_sample(await count_matching(conn, filters, PILOT), sample_target)
-    found = await count_matching(conn, filters, sample)
+        slices = await _count_pilot(conn, filters)
+        sample = choose_sample(slices[PILOT.bits], sample_target)
+        if sample is not None:
+            found = slices.get(sample.bits)
+    if found is None:
+        found = await count_matching(conn, filters, sample)
     counts: dict[Facet, FacetCounts] = {}
     for facet in dict.fromkeys(facets):
         # Nothing matches: every facet is empty, no need to ask.
@@ -254,6 +260,15 @@ async def count_facets(
     if sample is None:
         return FacetAnswer(found, counts)
     return FacetAnswer(sample.estimate(found), counts, sample, found, sample.margin(found))
+
+
+async def _count_pilot(conn: AsyncConnection, filters: ArticleFilters) -> dict[int, int]:
+    """The matching articles in the pilot's slice and in each finer one, by the slice's bits."""
+    sql = _PILOT_SQL.format(where=_where(filters, PILOT)).encode()
+    cursor = await conn.execute(sql, _values(filters, PILOT, {}))
+    row = await cursor.fetchone()
+    counts = list(row) if row else [0] * (1 + len(NESTED_BITS))
+    return dict(zip((PILOT.bits, *NESTED_BITS), map(int, counts), strict=True))
 
 
 def _scaled(n: int, sample: Sample | None) -> tuple[int, int | None]:
