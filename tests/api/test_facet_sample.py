@@ -143,3 +143,36 @@ def test_exact_must_be_a_boolean(sampling_client: TestClient) -> None:
     response = sampling_client.get("/articles/facets", params={"facet": "day", "exact": "perhaps"})
     assert response.status_code == 422
     assert "exact" in response.text
+
+
+_SPLIT_SQL = """
+SELECT to_char(date_trunc('week', coalesce(a.published_at::timestamp, a.ingested_at AT TIME ZONE 'UTC')),
+               'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       root.id, count(DISTINCT a.article_id)
+FROM articles a
+JOIN article_entities ae ON ae.article_id = a.article_id
+JOIN entities e ON e.id = ae.entity_id
+JOIN entities root ON root.id = coalesce(e.canonical_id, e.id)
+WHERE {where}
+GROUP BY 1, 2
+"""
+
+
+def test_a_timeline_split_by_entity_over_many_matches_counts_the_sampled_top_exactly(
+    sampling_client: TestClient, larger_database_url: str
+) -> None:
+    """The entities split by are the sampled facet's top; their counts, per bucket and in all, are exact."""
+    response = sampling_client.get("/articles/timeline", params={"interval": "week", "by": "entity", "limit": 3})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    facet = _facets(sampling_client, limit=3)
+    assert "sample" in facet, "the facet choosing the entities was estimated"
+    assert {v["id"] for v in answer["values"]} == {e["id"] for e in facet["facets"]["entity"]}
+    reference = {(start, root): n for start, root, n in reference_rows(larger_database_url, _SPLIT_SQL, {})}
+    for bucket in answer["buckets"]:
+        start = bucket["start"].replace("+00:00", "Z")
+        assert bucket["split"] == {key: reference.get((start, key), 0) for key in bucket["split"]}, start
+    exact = {v["id"]: sum(n for (_, root), n in reference.items() if root == v["id"]) for v in answer["values"]}
+    assert min(exact.values()) > 0
+    assert [v["count"] for v in answer["values"]] == sorted(exact.values(), reverse=True)
+    assert {v["id"]: v["count"] for v in answer["values"]} == exact

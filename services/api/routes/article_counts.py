@@ -107,11 +107,14 @@ def _facet_value(
         "Matching articles per `interval` bucket, every bucket from the first to the last with an article "
         f"(zeros included, at most {MAX_TIMELINE_BUCKETS}: a longer span is a 422 naming `interval`), by "
         "publication date (a date: dated articles are in their day's 00:00 hour). With `by`, each bucket "
-        "is split among the `limit` entities or sources with the most matching articles (`values`). " + _FILTERS_NOTE
+        "is split among the `limit` entities or sources with the most matching articles (`values`, most "
+        "first; their counts and the split's are exact, but over many matches the entities split by are "
+        "the top of the entity facet as `GET /articles/facets` counts it, on a sample). " + _FILTERS_NOTE
     ),
 )
 async def article_timeline_route(
     db: ReadDb,
+    sample_articles: FacetSampleArticles,
     query: Annotated[FilterQuery, Depends(filter_query)],
     interval: Annotated[
         Interval, Query(description="The buckets' length (UTC; weeks start on Monday).")
@@ -123,7 +126,8 @@ async def article_timeline_route(
 ) -> Response:
     async def counted(conn: AsyncConnection) -> ArticleTimeline:
         try:
-            found = await timeline(conn, await resolve_filters(conn, query), interval, by, limit)
+            filters = await resolve_filters(conn, query)
+            found = await timeline(conn, filters, interval, by, limit, sample_articles)
         except TooManyBuckets as too_many:
             raise ParameterError(
                 "interval",

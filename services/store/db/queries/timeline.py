@@ -22,7 +22,7 @@ from services.store.db.queries.facets import (
     Facet,
     ValueCount,
     count_buckets,
-    count_entities,
+    count_facets,
     count_values,
     matched_rows,
 )
@@ -77,13 +77,19 @@ class Timeline:
     values: list[EntityCount] | list[ValueCount] | None = None
 
 
+# Each top root's articles per bucket, read off the articles' own entity ids (as the facets read
+# them) through the rows of the roots' groups: 0.3 s for a common word's 36,000 matches, where the
+# join over every link of every match took 3 s.
 _ENTITY_SPLIT_SQL = f"""
-SELECT {BUCKET_START_SQL} AS start, {ENTITY_ROOT_SQL} AS value, count(DISTINCT m.article_id)
-FROM m
-JOIN article_entities ae ON ae.article_id = m.article_id
-JOIN entities e ON e.id = ae.entity_id
-WHERE {ENTITY_ROOT_SQL} = ANY(%(split_values)s)
-GROUP BY 1, 2
+, members AS MATERIALIZED (
+  SELECT e.id, {ENTITY_ROOT_SQL} AS root FROM entities e
+  WHERE e.id = ANY(%(split_values)s) OR e.canonical_id = ANY(%(split_values)s)
+)
+, named AS (
+  SELECT DISTINCT m.article_id, mb.root, {BUCKET_START_SQL} AS start
+  FROM m CROSS JOIN unnest(m.entity_ids) AS u(id) JOIN members mb ON mb.id = u.id
+)
+SELECT start, root, count(*) FROM named GROUP BY 1, 2
 """
 _SOURCE_SPLIT_SQL = f"""
 SELECT {BUCKET_START_SQL} AS start, {SOURCE_KEY_SQL} AS value, count(*)
@@ -94,10 +100,17 @@ GROUP BY 1, 2
 
 
 async def timeline(
-    conn: AsyncConnection, filters: ArticleFilters, interval: Interval, by: Split | None = None, limit: int = 10
+    conn: AsyncConnection,
+    filters: ArticleFilters,
+    interval: Interval,
+    by: Split | None = None,
+    limit: int = 10,
+    sample_target: int | None = None,
 ) -> Timeline:
     """Matching articles per ``interval``, zero-filled; split by ``by``'s top ``limit`` values when given.
 
+    With ``sample_target``, the entities split by are the top of the entity facet as it is
+    counted then (on a sample over many matches); the split's counts are exact either way.
     Raises ``TooManyBuckets`` when the first and last buckets are more than ``MAX_TIMELINE_BUCKETS`` apart.
     """
     counted = await count_buckets(conn, filters, interval.value, None)
@@ -106,7 +119,7 @@ async def timeline(
     found = {bucket.start: bucket for bucket in counted}
     if by is None:
         return Timeline(total, [_bucket(found.get(start), start, None) for start in starts])
-    values, keys, split = await _split(conn, filters, interval, by, limit)
+    values, keys, split = await _split(conn, filters, interval, by, limit, sample_target)
     buckets = [_bucket(found.get(start), start, {key: split.get((start, key), 0) for key in keys}) for start in starts]
     return Timeline(total, buckets, values)
 
@@ -129,22 +142,34 @@ def _bucket(counted: BucketCount | None, start: datetime, split: dict[str, int] 
 
 
 async def _split(
-    conn: AsyncConnection, filters: ArticleFilters, interval: Interval, by: Split, limit: int
+    conn: AsyncConnection, filters: ArticleFilters, interval: Interval, by: Split, limit: int, sample_target: int | None
 ) -> tuple[list[EntityCount] | list[ValueCount], list[str], dict[tuple[datetime, str], int]]:
     """The split's top values, their keys in a bucket's split, and each (bucket, key)'s count."""
-    values: list[EntityCount] | list[ValueCount]
     if by is Split.entity:
-        values = await count_entities(conn, filters, limit)
-        keys = [entity.id for entity in values]
-        # The query groups by root id, which is the key.
-        key_of = {key: key for key in keys}
-        statement = _ENTITY_SPLIT_SQL
-    else:
-        values = await count_values(conn, filters, Facet.source, limit)
-        keys = [value.value for value in values]
-        # The query groups sources in any case; a bucket's split names them as the facet does.
-        key_of = {key.lower(): key for key in keys}
-        statement = _SOURCE_SPLIT_SQL
-    rows = await matched_rows(conn, filters, statement, {"unit": interval.value, "split_values": list(key_of)})
-    split = {(start.replace(tzinfo=UTC), key_of[value]): n for start, value, n in rows}
-    return values, keys, split
+        return await _split_by_entity(conn, filters, interval, limit, sample_target)
+    values = await count_values(conn, filters, Facet.source, limit)
+    keys = [value.value for value in values]
+    # The query groups sources in any case; a bucket's split names them as the facet does.
+    key_of = {key.lower(): key for key in keys}
+    rows = await matched_rows(conn, filters, _SOURCE_SPLIT_SQL, {"unit": interval.value, "split_values": list(key_of)})
+    return values, keys, {(start.replace(tzinfo=UTC), key_of[value]): n for start, value, n in rows}
+
+
+async def _split_by_entity(
+    conn: AsyncConnection, filters: ArticleFilters, interval: Interval, limit: int, sample_target: int | None
+) -> tuple[list[EntityCount], list[str], dict[tuple[datetime, str], int]]:
+    """The top entities (chosen as the entity facet counts them) and their exact articles per bucket.
+
+    Each article is in one bucket, so a value's count is its buckets' sum: exact even when the
+    facet that chose it was estimated. Values are given in the order of those exact counts.
+    """
+    answer = await count_facets(conn, filters, [Facet.entity], limit, sample_target)
+    chosen = [value for value in answer.counts[Facet.entity] if isinstance(value, EntityCount)]
+    keys = [entity.id for entity in chosen]
+    rows = await matched_rows(conn, filters, _ENTITY_SPLIT_SQL, {"unit": interval.value, "split_values": keys})
+    split = {(start.replace(tzinfo=UTC), root): n for start, root, n in rows}
+    totals = {key: sum(n for (_, root), n in split.items() if root == key) for key in keys}
+    values = sorted(
+        (EntityCount(e.id, e.name, e.type, totals[e.id]) for e in chosen), key=lambda e: (-e.count, e.name, e.id)
+    )
+    return values, [entity.id for entity in values], split
