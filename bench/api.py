@@ -462,6 +462,7 @@ def write_results(
     duration: int,
     load: tuple[float, float],
     exact_ms: list[float],
+    accuracy: count_shapes.SampleAccuracy,
 ) -> None:
     verdict = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
@@ -507,7 +508,11 @@ def write_results(
         "`NEWSFLOW_FACET_SAMPLE_ARTICLES`, 500, scaled up with 95 % margins); counting every match "
         f"(`exact=true`, entity facet, the {len(exact_ms)} commonest words one at a time) took a median of "
         f"**{statistics.median(exact_ms) if exact_ms else float('nan'):,.0f} ms** "
-        f"(max {max(exact_ms, default=float('nan')):,.0f} ms).",
+        f"(max {max(exact_ms, default=float('nan')):,.0f} ms). The estimates against those exact counts "
+        f"({accuracy.words} commonest words, entity facet, top 10): {accuracy.counts_inside} of "
+        f"{accuracy.counts} counts and {accuracy.totals_inside} of {accuracy.words} totals within their "
+        f"95 % margin; {accuracy.top_overlap} of {10 * accuracy.words} entities of the exact top 10 "
+        "in the sampled top 10.",
         "",
         f"CPU per request is the whole machine's busy time (not idle, not stolen by the host) over the "
         f"saturated pass (from /proc/stat) divided by "
@@ -603,6 +608,8 @@ def main() -> None:
             )
         exact_ms = count_shapes.exact_entity_facet_ms(api, url)
         print(f"exact entity facets of common words: median {statistics.median(exact_ms):,.0f} ms", flush=True)
+        accuracy = count_shapes.sample_accuracy(url, get_settings().facet_sample_articles)
+        print(f"sampled entity facets against exact ones: {accuracy}", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -620,6 +627,7 @@ def main() -> None:
             duration=args.duration,
             load=(load_at_start, load_at_end),
             exact_ms=exact_ms,
+            accuracy=accuracy,
         )
         print(f"results written to {common.RESULTS_FILE.relative_to(REPO_ROOT)}")
 

@@ -8,13 +8,18 @@ nothing is answered twice in a row. Target: p99 < 100 ms at 2 connections for bo
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
 import psycopg
+
+from services.store.db.listing.filters import ArticleFilters
+from services.store.db.queries.facets import EntityCount, Facet, count_facets
 
 TARGET_P99_MS = 100.0
 COMMON_WORDS = 60
@@ -56,6 +61,42 @@ def exact_entity_facet_ms(api: str, url: str) -> list[float]:
             client.get("/articles/facets", params={"q": word, "facet": "entity", "exact": "true"}).raise_for_status()
             times.append((time.perf_counter() - started) * 1000.0)
     return times
+
+
+@dataclass(frozen=True)
+class SampleAccuracy:
+    """Sampled entity facets of the commonest words against the same facets counted exactly."""
+
+    words: int
+    counts_inside: int  # sampled top-10 counts whose exact value is within their 95 % margin
+    counts: int
+    totals_inside: int
+    top_overlap: int  # of words x 10: entities in both the sampled and the exact top 10
+
+
+def sample_accuracy(url: str, sample_articles: int, words: int = EXACT_REQUESTS) -> SampleAccuracy:
+    """How the default sample's estimates compare with exact counts (straight from the queries, no timeout)."""
+    return asyncio.run(_sample_accuracy(url, sample_articles, [w for w, _ in common_words(url)[:words]]))
+
+
+async def _sample_accuracy(url: str, sample_articles: int, words: list[str]) -> SampleAccuracy:
+    inside = total = totals_inside = overlap = 0
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for word in words:
+            filters = ArticleFilters(q=word)
+            sampled = await count_facets(conn, filters, [Facet.entity], 10, sample_articles)
+            exact = await count_facets(conn, filters, [Facet.entity], 10, None)
+            wide = await count_facets(conn, filters, [Facet.entity], 100, None)
+            every = {value.id: value.count for value in wide.counts[Facet.entity] if isinstance(value, EntityCount)}
+            estimated = [value for value in sampled.counts[Facet.entity] if isinstance(value, EntityCount)]
+            exact_top = {value.id for value in exact.counts[Facet.entity] if isinstance(value, EntityCount)}
+            overlap += len({value.id for value in estimated} & exact_top)
+            totals_inside += abs(sampled.total - exact.total) <= (sampled.total_margin or 0)
+            for value in estimated:
+                if value.id in every:
+                    total += 1
+                    inside += abs(value.count - every[value.id]) <= (value.margin or 0)
+    return SampleAccuracy(len(words), inside, total, totals_inside, overlap)
 
 
 def count_shapes(url: str) -> dict[str, list[str]]:
