@@ -245,12 +245,7 @@ async def count_facets(
     With ``sample_target``, more than about twice that many matches are counted on a slice of
     them (``facet_sample``) and every count, the total too, is an estimate with its margin.
     """
-    sample, found = None, None
-    if sample_target is not None:
-        slices = await _count_pilot(conn, filters)
-        sample = choose_sample(slices[PILOT.bits], sample_target)
-        if sample is not None:
-            found = slices.get(sample.bits)
+    sample, found = await choose_facet_sample(conn, filters, sample_target)
     if found is None:
         found = await count_matching(conn, filters, sample)
     counts: dict[Facet, FacetCounts] = {}
@@ -260,6 +255,20 @@ async def count_facets(
     if sample is None:
         return FacetAnswer(found, counts)
     return FacetAnswer(sample.estimate(found), counts, sample, found, sample.margin(found))
+
+
+async def choose_facet_sample(
+    conn: AsyncConnection, filters: ArticleFilters, sample_target: int | None
+) -> tuple[Sample | None, int | None]:
+    """The slice to count the filters' matches on (None: all), and its matches when the pilot counted them.
+
+    No pilot without a target: every match is counted.
+    """
+    if sample_target is None:
+        return None, None
+    slices = await _count_pilot(conn, filters)
+    sample = choose_sample(slices[PILOT.bits], sample_target)
+    return sample, None if sample is None else slices.get(sample.bits)
 
 
 async def _count_pilot(conn: AsyncConnection, filters: ArticleFilters) -> dict[int, int]:

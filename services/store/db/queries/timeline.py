@@ -21,8 +21,9 @@ from services.store.db.queries.facets import (
     EntityCount,
     Facet,
     ValueCount,
+    choose_facet_sample,
     count_buckets,
-    count_facets,
+    count_entities,
     count_values,
     matched_rows,
 )
@@ -163,8 +164,9 @@ async def _split_by_entity(
     Each article is in one bucket, so a value's count is its buckets' sum: exact even when the
     facet that chose it was estimated. Values are given in the order of those exact counts.
     """
-    answer = await count_facets(conn, filters, [Facet.entity], limit, sample_target)
-    chosen = [value for value in answer.counts[Facet.entity] if isinstance(value, EntityCount)]
+    # The entity facet alone: the timeline has counted the matches already.
+    sample, _ = await choose_facet_sample(conn, filters, sample_target)
+    chosen = await count_entities(conn, filters, limit, sample)
     keys = [entity.id for entity in chosen]
     rows = await matched_rows(conn, filters, _ENTITY_SPLIT_SQL, {"unit": interval.value, "split_values": keys})
     split = {(start.replace(tzinfo=UTC), root): n for start, root, n in rows}
