@@ -39,13 +39,18 @@ class Sample:
         return 2.0**-self.bits
 
     @property
+    def scale(self) -> int:
+        """The matches one sampled article stands for (1 / share)."""
+        return 1 << self.bits
+
+    @property
     def below(self) -> str:
         """Every id whose first eight hex digits are below this one is in the slice (ids are lower case)."""
         return format(_ID_SPACE >> self.bits, "08x")
 
     def estimate(self, sampled: int) -> int:
         """The matches a count of ``sampled`` articles in the slice stands for."""
-        return round(sampled / self.share)
+        return sampled * self.scale
 
     def margin(self, sampled: int) -> int:
         """The half-width of the estimate's 95 % interval, in articles."""

@@ -237,7 +237,7 @@ def _slice_values(side: str, sample: Sample | None) -> dict[str, Any]:
     """A side's bound and scale (a slice's count times the scale is its estimate; 1: every article)."""
     if sample is None:
         return {f"{side}_scale": 1}
-    return {f"{side}_below": sample.below, f"{side}_scale": 2**sample.bits}
+    return {f"{side}_below": sample.below, f"{side}_scale": sample.scale}
 
 
 def margin(sample: Sample | None, sampled: int) -> int:
