@@ -7,12 +7,15 @@ Embedded broker and Postgres, a free API port, its own data dir and inbox under 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +26,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.harness.pipeline import free_metrics_ports
 from services.embedded import free_port
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 
@@ -84,14 +88,40 @@ def clean_environment() -> dict[str, str]:
     }
 
 
+# Held while a pipeline runs on the default metrics ports (started as a user starts it): the
+# suite's workers run such tests one at a time, so none finds another's services on 9101-9103
+# (each would then move to another port and say so, which a quiet start must not).
+_DEFAULT_PORTS_LOCK = Path(tempfile.gettempdir()) / "newsflow-tests-default-ports.lock"
+
+
+@contextmanager
+def default_ports() -> Iterator[None]:
+    """The default metrics ports to this test alone (across the suite's worker processes)."""
+    with _DEFAULT_PORTS_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @contextmanager
 def start_pipeline(workdir: Path, *, default_dirs: bool = False) -> Iterator[RunningPipeline]:
     """``newsflow run`` on embedded defaults with everything under ``workdir``.
 
     ``default_dirs``: as a user starts it, with no NEWSFLOW_DATA_DIR or NEWSFLOW_INBOX (the data
-    dir is then ``workdir/.newsflow``, the inbox ``workdir/inbox``); else ``workdir/data`` and
-    ``workdir/inbox``, named in the environment.
+    dir is then ``workdir/.newsflow``, the inbox ``workdir/inbox``) and on the default metrics
+    ports (``default_ports``); else ``workdir/data`` and ``workdir/inbox``, named in the
+    environment, and free metrics ports.
     """
+    with contextlib.ExitStack() as stack:
+        if default_dirs:
+            stack.enter_context(default_ports())
+        yield stack.enter_context(_start_pipeline(workdir, default_dirs))
+
+
+@contextmanager
+def _start_pipeline(workdir: Path, default_dirs: bool) -> Iterator[RunningPipeline]:
     workdir.mkdir(parents=True, exist_ok=True)
     env = clean_environment()
     port = free_port()
@@ -99,6 +129,7 @@ def start_pipeline(workdir: Path, *, default_dirs: bool = False) -> Iterator[Run
     env.update({"NEWSFLOW_API_PORT": str(port), "PYTHONPATH": str(REPO_ROOT)})
     if not default_dirs:
         env.update({"NEWSFLOW_DATA_DIR": str(data_dir), "NEWSFLOW_INBOX": str(workdir / "inbox")})
+        env.update(free_metrics_ports())
     output = workdir / "run.out"
     with output.open("wb") as out:
         process = subprocess.Popen(
@@ -184,7 +215,15 @@ def _signals_as_a_terminal_leaves_them() -> None:
 
 @contextmanager
 def start_make_run(project: Path, command: str = "make run") -> Iterator[MakeRun]:
-    """``command`` (the README's) in ``project`` with a clean environment; yields once newsflow is ready."""
+    """``command`` (the README's) in ``project`` with a clean environment; yields once newsflow is ready.
+
+    As a user runs it, on the default metrics ports: one such test at a time (``default_ports``).
+    """
+    with default_ports():
+        yield from _start_make_run(project, command)
+
+
+def _start_make_run(project: Path, command: str) -> Iterator[MakeRun]:
     output = project / "make-run.out"
     with output.open("wb") as out:
         process = subprocess.Popen(

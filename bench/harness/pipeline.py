@@ -51,6 +51,19 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout_seconds: float 
 
 
 # --- the pipeline --------------------------------------------------------------------------------
+_METRICS_PORT_VARIABLES = (
+    "NEWSFLOW_INGEST_METRICS_PORT",
+    "NEWSFLOW_ENRICH_METRICS_PORT",
+    "NEWSFLOW_STORE_METRICS_PORT",
+)
+
+
+def free_metrics_ports() -> dict[str, str]:
+    """Free ports for the services' metrics, as environment: a pipeline off the default 9101-9103,
+    so several run side by side (the test suite's workers) without moving each other's ports."""
+    return {name: str(free_port()) for name in _METRICS_PORT_VARIABLES}
+
+
 @dataclass
 class Pipeline:
     """One ``newsflow run`` (the supervisor) with its own data dir, inbox and API port."""
@@ -59,6 +72,9 @@ class Pipeline:
     database_url: str | None = None
     enrich_replicas: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    # On 9101-9103 as a user runs it (a taken default port is then replaced, not refused); the
+    # caller makes sure no other pipeline is on them. Else free ports (``free_metrics_ports``).
+    default_metrics_ports: bool = False
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
     runs: int = 0
@@ -99,6 +115,7 @@ class Pipeline:
                 # Retry a stalled or restarted database quickly: the tests wait for the recovery.
                 "NEWSFLOW_DB_RETRY_MAX_SECONDS": "2",
                 "PYTHONPATH": str(REPO_ROOT),
+                **({} if self.default_metrics_ports else free_metrics_ports()),
                 **self.extra_env,
             }
         )

@@ -21,12 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.harness.pipeline import Pipeline, drop, make_articles, wait_until
+from bench.harness.pipeline import Pipeline, drop, free_metrics_ports, make_articles, wait_until
 from services.embedded import free_port
 from services.supervisor import Supervisor
 from shared.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.faults.conftest import PipelineFactory
+from tests.stack import default_ports
 
 pytestmark = pytest.mark.faults
 
@@ -61,6 +62,8 @@ def _run_env(root: Path, **extra: str) -> dict[str, str]:
             "NEWSFLOW_DATA_DIR": str(root / "data"),
             "NEWSFLOW_INBOX": str(root / "inbox"),
             "PYTHONPATH": str(REPO_ROOT),
+            # Off the default metrics ports, which the user-like tests hold (tests.stack.default_ports).
+            **free_metrics_ports(),
             **extra,
         }
     )
@@ -122,7 +125,17 @@ def test_a_taken_default_api_port_is_replaced_said_in_the_banner_and_kept_by_the
 
 
 def test_a_service_restarting_while_its_metrics_port_was_taken_gets_another(pipelines: PipelineFactory) -> None:
-    pipeline = pipelines()
+    # A default port is replaced when taken (a chosen one is refused): this pipeline is on the
+    # defaults, which it holds alone among the suite's pipelines.
+    with default_ports():
+        pipeline = pipelines(default_metrics_ports=True)
+        try:
+            _restart_on_a_taken_metrics_port(pipeline)
+        finally:
+            pipeline.stop()  # off the defaults before another test may take them
+
+
+def _restart_on_a_taken_metrics_port(pipeline: Pipeline) -> None:
     old_port = _metrics_port(pipeline, "ingest")
     old_pid = pipeline.kill("ingest")
     with _listening(old_port):
