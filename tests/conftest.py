@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, start_broker, start_postgres
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, start_broker, start_postgres
 from shared.config import Settings
 from shared.db import migrate_all
 
@@ -92,8 +92,12 @@ def migrated_database_url(database_url: str) -> str:
 
 @pytest.fixture
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Kafka-compatible broker of the test's own (Tansu starts in milliseconds)."""
-    broker: EmbeddedBroker = start_broker(tmp_path_factory.mktemp("broker"), port=None)
+    """A real Kafka-compatible broker of the test's own (Tansu starts in milliseconds).
+
+    On a free port, never the default 9092: two workers finding 9092 free at once both chose it,
+    the second broker failed to bind, and its test used (and then lost) the first's.
+    """
+    broker: EmbeddedBroker = start_broker(tmp_path_factory.mktemp("broker"), port=free_port())
     try:
         yield broker.bootstrap_servers
     finally:
